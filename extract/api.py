@@ -1,0 +1,143 @@
+"""Bytes in, a ``Report`` out. Pure functions: no Dagster, no database, no file writes.
+
+``extract_bytes`` never raises for bad input: every failure becomes a rejected report whose
+``error`` is a one-line reason a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path, PurePath
+
+from extract.decode import decode
+from extract.document import Document, UnreadableDocument
+from extract.matcher import match
+from extract.metadata import path_year, resolve
+from extract.readers.text import read_text
+from extract.report import Report, build_report, rejected, table3_row_count
+
+PARSER_VERSION = "1.0"
+MAX_BYTES = 50 * 1024 * 1024  # larger files are rejected unread (documented limit)
+MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
+
+TEXT_SUFFIXES = {".txt", ".text", ""}
+
+
+def _read_text_bytes(data: bytes) -> Document:
+    decoded = decode(data)
+    if "\x00" in decoded.text[:4000] and decoded.text.count("\x00") > 10:
+        raise UnreadableDocument("binary file: not a text report")
+    doc = read_text(decoded.text, encoding=decoded.encoding)
+    if decoded.replaced:
+        doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
+    return doc
+
+
+# Readers by file suffix. Issue 3 adds html, docx, doc/wps, pdf and markdown here.
+READERS: dict[str, Callable[[bytes], Document]] = {suffix: _read_text_bytes for suffix in TEXT_SUFFIXES}
+
+_SIGNATURES = (
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "a zip container (DOCX, XLSX or an archive)"),
+    (b"\xd0\xcf\x11\xe0", "an OLE2 binary (DOC, WPS or XLS)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf", "a 7z archive"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    return None
+
+
+def extract_bytes(
+    data: bytes,
+    name: str,
+    *,
+    manifest_agency: str | None = None,
+    manifest_year: int | None = None,
+    folder_year: int | None = None,
+) -> Report:
+    """Extract one report. ``name`` is the path as given (its suffix picks the reader).
+
+    ``folder_year`` is the partition the file was filed under (``data/raw/<year>/``); a report
+    whose manifest or title year disagrees with it is rejected, naming both years and the fix.
+    """
+    known = {"parser_version": PARSER_VERSION}
+    if len(data) > MAX_BYTES:
+        return rejected(
+            name, f"file too large ({len(data) // 2**20} MiB > {MAX_BYTES // 2**20} MiB limit)", **known
+        )
+    if not data.strip():
+        return rejected(name, "empty file", **known)
+    suffix = PurePath(name).suffix.lower()
+    reader = READERS.get(suffix)
+    kind = sniff(data)
+    if reader is None or (kind and suffix in TEXT_SUFFIXES):
+        what = kind or f"'{suffix}' files"
+        return rejected(name, f"unsupported file type: {what} cannot be read by this version", **known)
+    try:
+        doc = reader(data)
+    except UnreadableDocument as exc:
+        return rejected(name, str(exc), **known)
+    except Exception as exc:  # a reader bug must not take the run down: quarantine the file
+        return rejected(name, f"reader failed: {type(exc).__name__}: {exc}", **known)
+    known |= {"format": doc.format, "encoding": doc.encoding}
+
+    meta = resolve(doc.text, name, manifest_agency, manifest_year)
+    known |= {
+        "agency": meta.agency,
+        "year": meta.year,
+        "agency_source": meta.agency_source,
+        "year_source": meta.year_source,
+    }
+    if meta.year is None:
+        return rejected(
+            name,
+            "year unknown: not in the title or first paragraph; add it to data/raw/manifest.csv "
+            "or file the report under data/raw/<year>/",
+            **known,
+        )
+    if folder_year is not None and meta.year != folder_year:
+        return rejected(
+            name,
+            f"report year {meta.year} ({meta.year_source}) disagrees with its folder {folder_year}: "
+            f"move the file to data/raw/{meta.year}/ (or correct the manifest if {folder_year} is right)",
+            **known,
+        )
+    try:
+        tables = match(doc, year=meta.year)
+    except Exception as exc:
+        return rejected(name, f"matcher failed: {type(exc).__name__}: {exc}", **known)
+    found, expected = table3_row_count(tables)
+    if found == 0:
+        return rejected(
+            name, f"no table 三 found ({doc.format} layout): not a report, or a layout not supported", **known
+        )
+    if found < MIN_TABLE3_ROWS:
+        return rejected(
+            name, f"table 三 incomplete: only {found} of {expected} rows recognised ({doc.format})", **known
+        )
+    warnings = list(doc.notes)
+    if meta.agency is None:
+        warnings.append("agency not named in the document or manifest: the warehouse uses the file name")
+    return build_report(name, tables, warnings=warnings, **known)
+
+
+def extract_path(path: str | Path, **kwargs: object) -> Report:
+    """Read a file and extract it; an unreadable path is a rejected report, not an exception."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return rejected(str(path), f"cannot read file: {exc.strerror or exc}", parser_version=PARSER_VERSION)
+    kwargs.setdefault("folder_year", None)
+    return extract_bytes(data, str(path), **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = ["PARSER_VERSION", "extract_bytes", "extract_path", "path_year"]

@@ -1,0 +1,317 @@
+"""Template matcher: rows of cells in, the three template tables out.
+
+Rows are recognised by their labels (normalised, enumerators stripped, small edit distance),
+never by position alone. Value cells are the cells after a row's last label cell; when a
+layout leaves extra empty cells (spanned label columns, trailing tabs), every way of dropping
+only empty cells is tried and the identities choose; a row that stays ambiguous is null and
+flagged, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from extract.document import Document, Row
+from extract.normalize import LabelIndex, label_key, leaf_segments, squash
+from extract.values import CellValue, looks_like_value, parse_value
+from schemas.taxonomy import TEMPLATES, taxonomy
+
+
+@dataclass
+class Cell:
+    """One template cell as read: value (or None), and why it is None when it is."""
+
+    value: int | float | None = None
+    raw: str | None = None
+    blank: bool = False
+    problem: str | None = None
+    unit: str | None = None
+
+    @classmethod
+    def missing(cls, problem: str) -> Cell:
+        return cls(problem=problem)
+
+    @classmethod
+    def read(cls, raw: str, parsed: CellValue) -> Cell:
+        return cls(parsed.value, raw, parsed.blank, parsed.problem, parsed.unit)
+
+
+@dataclass
+class Tables:
+    template: str
+    single_other_row: bool
+    applications: dict[tuple[str, str], Cell]
+    proactive: dict[tuple[str, str], Cell]
+    appeals: dict[tuple[str, str], Cell]
+    found: dict[str, int] = field(default_factory=dict)  # rows recognised per table
+    problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- label indexes
+
+
+@cache
+def _category_index() -> LabelIndex:
+    return LabelIndex({c.leaf: c.code for c in taxonomy().categories})
+
+
+@cache
+def _item_index() -> LabelIndex:
+    return LabelIndex({item.label: item.code for t in TEMPLATES for item in taxonomy().proactive[t]})
+
+
+@cache
+def _template_markers() -> dict[str, str]:
+    """Label keys printed in only one template version's table 二 -> that version."""
+    seen: dict[str, set[str]] = {}
+    for t in TEMPLATES:
+        for item in taxonomy().proactive[t]:
+            for label in [item.label, *(m.label for m in item.measures)]:
+                seen.setdefault(label_key(label), set()).add(t)
+    return {key: next(iter(ts)) for key, ts in seen.items() if len(ts) == 1}
+
+
+# Section headings, by the words that survive renumbering and rewording.
+_SECTIONS = (
+    ("t2", ("主动公开政府信息情况",)),
+    ("t3", ("收到和处理政府信息公开申请情况",)),
+    ("t4", ("行政复议", "行政诉讼", "情况")),
+    ("after", ("存在的主要问题",)),
+    ("after", ("其他需要报告的事项",)),
+)
+
+
+def _section_of(row: Row) -> str | None:
+    cells = [c for c in row if c]
+    if len(cells) != 1:
+        return None
+    text = squash(cells[0])
+    if len(text) > 40:
+        return None
+    for state, words in _SECTIONS:
+        if all(w in text for w in words):
+            return state
+    return None
+
+
+# ---------------------------------------------------------------------------- row anatomy
+
+
+@dataclass
+class RowParts:
+    labels: list[str]
+    values: list[str]
+
+    @property
+    def leaf(self) -> str:
+        segments = leaf_segments(" ".join(self.labels))
+        return segments[-1] if segments else ""
+
+
+def split_row(row: Row) -> RowParts:
+    """Label cells are those up to the last non-value cell; value cells follow it."""
+    last_label = -1
+    for i, cell in enumerate(row):
+        if cell and not looks_like_value(cell):
+            last_label = i
+    return RowParts([c for c in row[: last_label + 1] if c.strip()], list(row[last_label + 1 :]))
+
+
+def windows(cells: Sequence[str], n: int) -> list[tuple[int, list[str]]]:
+    """Every run of n cells obtainable by dropping only empty cells at either end."""
+    out = []
+    for start in range(len(cells) - n + 1):
+        dropped = [*cells[:start], *cells[start + n :]]
+        if all(not c.strip() for c in dropped):
+            out.append((start, list(cells[start : start + n])))
+    return out
+
+
+def choose_reading(
+    cells: Sequence[str],
+    n: int,
+    parse: Callable[[int, str], CellValue],
+    identity: Callable[[list[int | float | None]], bool | None] | None = None,
+) -> tuple[list[Cell], str | None]:
+    """Read n value cells from ``cells``; returns the cells and a problem (or None)."""
+    if len(cells) < n:
+        got = [c for c in cells if c.strip()]
+        return [Cell.missing(f"row has {len(got)} of {n} value cells")] * n, f"{len(got)} of {n} values"
+    candidates = windows(cells, n)
+    if not candidates:
+        return [Cell.missing(f"row has {len(cells)} value cells for {n} columns")] * n, "too many values"
+    readings = []
+    for _start, window in candidates:
+        parsed = [parse(i, raw) for i, raw in enumerate(window)]
+        readings.append([Cell.read(raw, p) for raw, p in zip(window, parsed, strict=True)])
+    distinct = {tuple((c.value, c.blank) for c in r): r for r in readings}
+    if len(distinct) == 1:
+        return readings[0], None
+    if identity is not None:
+        holding = [r for r in distinct.values() if identity([c.value for c in r]) is True]
+        if len(holding) == 1:
+            return holding[0], None
+    flagged = [Cell.missing("ambiguous column alignment: several readings fit")] * n
+    return flagged, "ambiguous column alignment"
+
+
+# ---------------------------------------------------------------------------- template
+
+
+def detect_template(doc: Document, single_other_row: bool | None, year: int | None) -> tuple[str, str]:
+    """The template version from the labels present; returns (version, how it was decided)."""
+    markers = _template_markers()
+    votes = dict.fromkeys(TEMPLATES, 0)
+    for row in doc.rows:
+        for cell in row:
+            if cell and len(cell) < 40:
+                version = markers.get(label_key(cell))
+                if version:
+                    votes[version] += 1
+    if votes["2019"] != votes["2021"]:
+        return max(votes, key=lambda t: votes[t]), "table 二 labels"
+    if single_other_row is False:
+        return "2021", "table 三 （六） sub-rows"
+    if year is not None:
+        return ("2019" if year <= 2020 else "2021"), "report year (no distinguishing labels)"
+    return "2021", "default (no distinguishing labels, year unknown)"
+
+
+# ---------------------------------------------------------------------------- the matcher
+
+
+def _row_total_identity(values: list[int | float | None]) -> bool | None:
+    if any(v is None for v in values):
+        return None
+    return sum(values[:-1]) == values[-1]  # type: ignore[arg-type]
+
+
+def _appeals_identity(values: list[int | float | None]) -> bool | None:
+    verdicts = [_row_total_identity(values[i : i + 5]) for i in range(0, 15, 5)]
+    if any(v is False for v in verdicts):
+        return False
+    return True if all(v is True for v in verdicts) else None
+
+
+def match(doc: Document, *, year: int | None = None) -> Tables:
+    tax = taxonomy()
+    applicants = tax.applicant_codes
+    n_app = len(applicants)
+    state = "before"
+    category_rows: dict[str, RowParts] = {}
+    item_rows: dict[str, RowParts] = {}
+    appeal_cells: list[str] = []
+    appeals_done = False
+    problems: list[str] = []
+
+    for row in doc.rows:
+        section = _section_of(row)
+        if section:
+            state = section
+            continue
+        parts = split_row(row)
+        non_empty_values = [v for v in parts.values if v.strip()]
+        if state == "t4" and not appeals_done:
+            if parts.labels:
+                if appeal_cells:
+                    appeals_done = True  # the value row ended; labels follow
+                continue
+            if non_empty_values:
+                appeal_cells.extend(parts.values)
+                if len([c for c in appeal_cells if c.strip()]) >= 15 or len(appeal_cells) >= 15:
+                    appeals_done = True
+            continue
+        if not parts.labels or not parts.values:
+            continue
+        leaf = parts.leaf
+        if state in ("before", "t2"):
+            item = _item_index().lookup(leaf)
+            if item and non_empty_values and item not in item_rows:
+                item_rows[item] = parts
+                state = "t2"
+                continue
+        if state == "after":
+            continue
+        code = _category_index().lookup(leaf)
+        if code is None or len(parts.values) < math.ceil(n_app / 2) or not non_empty_values:
+            continue
+        if code in category_rows:
+            problems.append(f"table 三 row {code} printed twice; the first is used")
+            continue
+        category_rows[code] = parts
+        state = "t3"
+
+    split_other = {"other_no_correction", "other_unpaid_fee", "other_other"} & category_rows.keys()
+    single_other_row: bool | None
+    if split_other:
+        single_other_row = False
+        if "other" in category_rows:
+            problems.append("table 三 has both the single （六）其他处理 row and its sub-rows")
+    elif "other" in category_rows:
+        single_other_row = True
+    else:
+        single_other_row = None
+    template, _how = detect_template(doc, single_other_row, year)
+    if single_other_row is None:
+        single_other_row = template == "2019"
+
+    # ---- table 三
+    applications: dict[tuple[str, str], Cell] = {}
+    codes = tax.category_codes(single_other_row=single_other_row)
+    for code in codes:
+        parts = category_rows.get(code)
+        if parts is None:
+            for a in applicants:
+                applications[(code, a)] = Cell.missing("row not found")
+            continue
+        cells, problem = choose_reading(
+            parts.values, n_app, lambda _i, raw: parse_value(raw), _row_total_identity
+        )
+        if problem:
+            problems.append(f"table 三 {code}: {problem}")
+        for a, cell in zip(applicants, cells, strict=True):
+            applications[(code, a)] = cell
+
+    # ---- table 二
+    proactive: dict[tuple[str, str], Cell] = {}
+    for item in tax.proactive[template]:
+        parts = item_rows.get(item.code)
+        measures = item.measures
+        if parts is None:
+            for m in measures:
+                proactive[(item.code, m.code)] = Cell.missing("row not found")
+            continue
+
+        def parse(i: int, raw: str, measures=measures) -> CellValue:
+            return parse_value(raw, decimal=measures[i].decimal, signed=measures[i].signed)
+
+        cells, problem = choose_reading(parts.values, len(measures), parse)
+        if problem:
+            problems.append(f"table 二 {item.code}: {problem}")
+        for m, cell in zip(measures, cells, strict=True):
+            if cell.value is not None and not cell.unit:
+                cell.unit = m.unit
+            proactive[(item.code, m.code)] = cell
+
+    # ---- table 四
+    appeals: dict[tuple[str, str], Cell] = {}
+    keys = [(p, o) for p in tax.proceeding_codes for o in tax.outcome_codes]
+    if appeal_cells:
+        cells, problem = choose_reading(
+            appeal_cells, len(keys), lambda _i, raw: parse_value(raw), _appeals_identity
+        )
+        if problem:
+            problems.append(f"table 四: {problem}")
+    else:
+        cells = [Cell.missing("table not found")] * len(keys)
+    appeals = dict(zip(keys, cells, strict=True))
+
+    found = {
+        "table 二": len(item_rows),
+        "table 三": len([c for c in codes if c in category_rows]),
+        "table 四": 1 if appeal_cells else 0,
+    }
+    return Tables(template, single_other_row, applications, proactive, appeals, found, problems)

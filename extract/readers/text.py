@@ -1,0 +1,156 @@
+"""Plain-text reports: detect how the tables were flattened, and rebuild rows of cells.
+
+Layouts (QUIRKS.md "How the text arrives"):
+
+* ``text/cells`` — one cell per line, tab-indented, a blank line between rows; a line without
+  the tab continues the cell above it (a header broken mid-word: 商业⏎企业).
+* ``text/pipes`` — ``| first cell`` starts a row, a ``|`` line closes a cell, ``||``/``|||``
+  mark spanned cells and usually the end of a row.
+* ``text/tabs`` — one row per line, cells separated by tabs; spanned positions are empty, and
+  some rows lost their leading empty cells (the matcher does not rely on positions).
+* ``text/lines`` — anything else: each line is one cell. Tables will usually not be found and
+  the report is rejected with that reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extract.document import Document, Row
+from extract.normalize import ARTEFACTS
+from extract.values import looks_like_value
+
+_BLANK_LINE = re.compile(r"^[\s\u3000\u2002\u2003\u00a0]*$")
+_PIPES_ONLY = re.compile(r"^\s*\|+\s*$")
+# A line that cannot be a non-first cell of a table row: a section heading or a paragraph.
+_NARRATIVE = re.compile(r"^(?:[一二三四五六七八九十]+、|.{60,})")
+
+
+def _is_blank(line: str) -> bool:
+    return bool(_BLANK_LINE.match(line))
+
+
+def detect_layout(lines: list[str]) -> str:
+    pipe_rows = sum(1 for ln in lines if ln.lstrip().startswith("|"))
+    tab_cells = sum(1 for ln in lines if ln.startswith("\t") and "\t" not in ln[1:])
+    tab_rows = sum(1 for ln in lines if ln.strip() and ln.strip("\t").count("\t") >= 2)
+    scores = {"text/pipes": pipe_rows, "text/cells": tab_cells, "text/tabs": tab_rows * 4}
+    layout, score = max(scores.items(), key=lambda kv: kv[1])
+    return layout if score >= 20 else "text/lines"
+
+
+def _cells_layout(lines: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    current: Row | None = None  # the table row being built
+    last_was_cell = False
+    for line in lines:
+        if _is_blank(line) and not line.startswith("\t"):
+            if current is not None:
+                rows.append(current)
+                current = None
+            last_was_cell = False
+            continue
+        if line.startswith("\t"):
+            if current is None:
+                current = []
+            current.append(line[1:].strip())
+            last_was_cell = True
+        elif last_was_cell and current and not looks_like_value(current[-1]):
+            current[-1] += "\n" + line.strip()  # a label cell broken over two lines
+        else:
+            if current is not None:
+                rows.append(current)
+                current = None
+            rows.append([line.strip()])
+            last_was_cell = False
+    if current is not None:
+        rows.append(current)
+    return rows
+
+
+def _pipes_layout(lines: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    current: Row | None = None
+    cell: str | None = None  # text of the cell being filled, None between cells
+    after_row_end = True  # the previous line closed a row (||, |||) or was narrative
+
+    def close_row() -> None:
+        nonlocal current, cell
+        if current is not None:
+            if cell is not None:
+                current.append(cell.strip())
+            rows.append(current)
+        current, cell = None, None
+
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if _PIPES_ONLY.match(line):
+            if current is None:
+                continue
+            n = line.count("|")
+            current.append((cell or "").strip())
+            cell = None
+            if n >= 2:
+                current.extend([""] * (n - 2))
+                close_row()
+                after_row_end = True
+            else:
+                after_row_end = False
+            continue
+        if line.startswith("|"):
+            close_row()
+            current, after_row_end = [], False
+            body = line[1:]
+            for part in body.split("|")[:-1]:
+                current.append(part.strip())
+            cell = body.split("|")[-1]
+            if body.rstrip().endswith("|"):
+                cell = None
+            continue
+        # A text line without a leading pipe.
+        if (
+            current is None
+            or after_row_end
+            or (cell is not None and looks_like_value(cell))
+            or _NARRATIVE.match(line)
+        ):
+            close_row()
+            rows.append([line])
+            after_row_end = True
+            continue
+        parts = line.split("|")
+        if cell is None:
+            cell = parts[0]
+        else:
+            cell += "\n" + parts[0]
+        for part in parts[1:]:
+            current.append(cell.strip())
+            cell = part if part.strip() else None
+    close_row()
+    return rows
+
+
+def _tabs_layout(lines: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    for line in lines:
+        if _is_blank(line):
+            continue
+        rows.append([c.strip() for c in line.rstrip("\r\n").split("\t")])
+    return rows
+
+
+def read_text(text: str, *, encoding: str | None = None) -> Document:
+    text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
+    layout = detect_layout(lines)
+    if layout == "text/cells":
+        rows = _cells_layout(lines)
+    elif layout == "text/pipes":
+        rows = _pipes_layout(lines)
+    elif layout == "text/tabs":
+        rows = _tabs_layout(lines)
+    else:
+        rows = [[ln.strip()] for ln in lines if not _is_blank(ln)]
+    return Document(rows=rows, format=layout, text=text, encoding=encoding)

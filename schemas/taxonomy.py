@@ -1,0 +1,161 @@
+"""The report template as data, loaded once from ``taxonomy.toml``.
+
+Every other module asks this one for codes, labels and orders; none repeats a label list.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
+TEMPLATES = ("2019", "2021")
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: str
+    leaf: str
+    order: int
+    group: str | None = None
+    parent: str | None = None
+    templates: tuple[str, ...] = TEMPLATES
+    single_row_variant_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A code with its Chinese label (applicant types, proceedings, outcomes)."""
+
+    code: str
+    label: str
+    order: int
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    label: str
+    unit: str | None = None
+    signed: bool = False
+    decimal: bool = False
+    unit_from_cell: bool = False
+
+
+@dataclass(frozen=True)
+class ProactiveItem:
+    code: str
+    label: str
+    section: str
+    order: int
+    measures: tuple[Measure, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    sections: tuple[str, ...]
+    categories: tuple[Category, ...]
+    applicant_types: tuple[Coded, ...]
+    groups: dict[str, str]
+    appeal_proceedings: tuple[Coded, ...]
+    appeal_outcomes: tuple[Coded, ...]
+    proactive: dict[str, tuple[ProactiveItem, ...]]
+
+    # ------------------------------------------------------------------ table 三
+    def category(self, code: str) -> Category:
+        return next(c for c in self.categories if c.code == code)
+
+    def category_codes(self, *, single_other_row: bool) -> list[str]:
+        """Row codes of table 三 in printed order.
+
+        ``single_other_row``: （六）其他处理 printed as one row (2019 format, and 2021-era
+        reports that kept it) instead of its three 2021 sub-rows.
+        """
+        split = {code for c in self.categories for code in c.single_row_variant_of}
+        codes = []
+        for c in self.categories:
+            if single_other_row and c.code in split:
+                continue
+            if not single_other_row and c.single_row_variant_of:
+                continue
+            codes.append(c.code)
+        return codes
+
+    def result_leaves(self, *, single_other_row: bool) -> list[str]:
+        """The result leaves （一）…（六） whose sum is （七）总计 (identity B)."""
+        return [
+            code
+            for code in self.category_codes(single_other_row=single_other_row)
+            if self.category(code).group is not None
+        ]
+
+    @property
+    def applicant_codes(self) -> list[str]:
+        return [a.code for a in self.applicant_types]
+
+    # ------------------------------------------------------------------ table 四
+    @property
+    def proceeding_codes(self) -> list[str]:
+        return [p.code for p in self.appeal_proceedings]
+
+    @property
+    def outcome_codes(self) -> list[str]:
+        return [o.code for o in self.appeal_outcomes]
+
+    # ------------------------------------------------------------------ table 二
+    def proactive_cells(self, template: str) -> list[tuple[str, Measure]]:
+        """(item code, measure) pairs of table 二 in printed order."""
+        return [(item.code, m) for item in self.proactive[template] for m in item.measures]
+
+    def measure_labels(self, template: str) -> set[str]:
+        return {m.label for item in self.proactive[template] for m in item.measures}
+
+
+def _coded(rows: list[dict]) -> tuple[Coded, ...]:
+    return tuple(
+        Coded(code=r["code"], label=r["label"], order=i, group=r.get("group")) for i, r in enumerate(rows)
+    )
+
+
+@cache
+def taxonomy() -> Taxonomy:
+    raw = tomllib.loads(TAXONOMY_FILE.read_text(encoding="utf-8"))
+    categories = tuple(
+        Category(
+            code=r["code"],
+            label=r["label"],
+            leaf=r["leaf"],
+            order=i,
+            group=r.get("group"),
+            parent=r.get("parent"),
+            templates=tuple(r["templates"]),
+            single_row_variant_of=tuple(r.get("single_row_variant_of", ())),
+        )
+        for i, r in enumerate(raw["categories"])
+    )
+    proactive = {
+        template: tuple(
+            ProactiveItem(
+                code=r["code"],
+                label=r["label"],
+                section=r["section"],
+                order=i,
+                measures=tuple(Measure(**m) for m in r["measures"]),
+            )
+            for i, r in enumerate(raw["proactive"][template])
+        )
+        for template in TEMPLATES
+    }
+    return Taxonomy(
+        sections=tuple(raw["sections"]),
+        categories=categories,
+        applicant_types=_coded(raw["applicant_types"]),
+        groups=dict(raw["groups"]),
+        appeal_proceedings=_coded(raw["appeal_proceedings"]),
+        appeal_outcomes=_coded(raw["appeal_outcomes"]),
+        proactive=proactive,
+    )
