@@ -17,19 +17,24 @@ class Decoded:
     replaced: int  # bytes that could not be decoded and became U+FFFD
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    """Detect BOM-less UTF-16 by the zero bytes of its ASCII-range code units."""
-    if len(data) < 4 or len(data) % 2:
-        return None
-    sample = data[:4000]
-    even_zero = sample[0::2].count(0)
-    odd_zero = sample[1::2].count(0)
-    half = len(sample) // 2
-    if odd_zero > half * 0.2 and even_zero < half * 0.05:
-        return "utf-16-le"
-    if even_zero > half * 0.2 and odd_zero < half * 0.05:
-        return "utf-16-be"
-    return None
+def _plausibility(text: str) -> float:
+    """Share of characters a Chinese report is made of (CJK, ASCII, CJK punctuation)."""
+    if not text:
+        return 0.0
+    good = 0
+    for ch in text[:6000]:
+        o = ord(ch)
+        if (
+            0x4E00 <= o <= 0x9FFF
+            or 0x20 <= o < 0x7F
+            or ch in "\t\n\r"
+            or 0x3000 <= o <= 0x303F
+            or 0xFF00 <= o <= 0xFFEF
+            or 0x2010 <= o <= 0x201F
+        ):
+            good += 1
+    hints = sum(text.count(ch) for ch in _REPORT_HINTS)
+    return good / min(len(text), 6000) + min(hints, 50) / 1000
 
 
 def decode(data: bytes, declared: str | None = None) -> Decoded:
@@ -42,11 +47,6 @@ def decode(data: bytes, declared: str | None = None) -> Decoded:
         if data.startswith(bom):
             text = data.decode(encoding, errors="replace")
             return Decoded(text, encoding.replace("-sig", ""), text.count("\ufffd"))
-    utf16 = _utf16_without_bom(data)
-    if utf16:
-        text = data.decode(utf16, errors="replace")
-        return Decoded(text, utf16, text.count("\ufffd"))
-
     candidates = []
     if declared:
         try:
@@ -54,19 +54,23 @@ def decode(data: bytes, declared: str | None = None) -> Decoded:
             candidates.append(declared.lower())
         except LookupError:
             pass
-    candidates += ["utf-8", "gb18030"]
-    best: Decoded | None = None
+    candidates.append("utf-8")
     for encoding in dict.fromkeys(candidates):
         # GBK and GB2312 are subsets of GB18030: decode them with the superset.
         codec = "gb18030" if encoding in ("gbk", "gb2312", "gb_2312-80", "x-gbk") else encoding
         try:
-            text = data.decode(codec)
-            return Decoded(text, codec, 0)
+            return Decoded(data.decode(codec), codec, 0)
         except UnicodeDecodeError:
-            text = data.decode(codec, errors="replace")
-            candidate = Decoded(text, codec, text.count("\ufffd"))
-            score = (candidate.replaced, -sum(text.count(ch) for ch in _REPORT_HINTS))
-            if best is None or score < (best.replaced, -sum(best.text.count(ch) for ch in _REPORT_HINTS)):
-                best = candidate
+            pass
+    # Not clean UTF-8: the most plausible of GB18030 and BOM-less UTF-16.
+    best: tuple[float, Decoded] | None = None
+    for codec in ("gb18030", "utf-16-le", "utf-16-be"):
+        if codec.startswith("utf-16") and len(data) % 2:
+            continue
+        text = data.decode(codec, errors="replace")
+        replaced = text.count("\ufffd")
+        score = _plausibility(text) - replaced / max(len(text), 1)
+        if best is None or score > best[0]:
+            best = (score, Decoded(text, codec, replaced))
     assert best is not None
-    return best
+    return best[1]

@@ -22,7 +22,7 @@ _YEAR_FIRST = re.compile(
 )
 _PREFIXES = re.compile(r"^(?:标题|题目|title)\s*[:：]\s*", re.IGNORECASE)
 # Words that are not an agency name when they are all a title has.
-_NOT_AGENCY = re.compile(r"^(?:我|本)(?:单位|局|委|办|大队|中心|区|县|市|镇|街道|部门)?$")
+_NOT_AGENCY = re.compile(r"^(?:(?:我|本)(?:单位|局|委|办|大队|中心|区|县|市|镇|街道|部门)?|政府|政务|年度|工作)$")
 _YEAR_FOLDER = re.compile(r"^(19|20)\d\d$")
 
 

@@ -1,0 +1,121 @@
+"""The ``gongkai`` command line: extract, ingest, synth, summary.
+
+Exit codes: 0 success; 1 some input was rejected or a run failed; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def parse_years(spec: str | None) -> list[int] | None:
+    """'2022' → [2022]; '2019-2024' → [2019, …, 2024]; None → None (every year folder)."""
+    if not spec:
+        return None
+    try:
+        if "-" in spec:
+            first, last = (int(x) for x in spec.split("-", 1))
+        else:
+            first = last = int(spec)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a year or FIRST-LAST range: {spec!r}") from None
+    if not (2000 <= first <= last <= 2100):
+        raise argparse.ArgumentTypeError(f"not a valid year range: {spec!r}")
+    return list(range(first, last + 1))
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from extract import extract_path
+    from pipelines.manifest_lookup import manifest_hints
+    from pipelines.render import render_report
+
+    any_rejected = False
+    for i, name in enumerate(args.files):
+        hints = manifest_hints(Path(name))
+        report = extract_path(name, **hints)
+        report.file = name  # the path as given
+        any_rejected |= not report.loaded
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False))
+        else:
+            if i:
+                print()
+            print(render_report(report))
+    return 1 if any_rejected else 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import run_ingest
+    from pipelines.progress import print_summary, progress_printer
+
+    years = parse_years(args.years)
+    with progress_printer() as on_progress:
+        summary = run_ingest(years, on_progress=on_progress)
+    print_summary(summary)
+    return 0 if summary.success else 1
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from synth.corpus import write_corpus
+
+    out = Path(args.out)
+    if args.if_empty and out.is_dir() and any(p for p in out.rglob("*") if p.is_file() and p.name != "README.md"):
+        print(f"{out} already holds reports: left as is")
+        return 0
+    years = parse_years(args.years) or list(range(2019, 2025))
+    written = write_corpus(out, agencies=args.agencies, years=years, seed=args.seed)
+    print(f"wrote {len(written)} synthetic reports for {args.agencies} agencies, {years[0]}–{years[-1]}, into {out}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from pipelines.progress import print_warehouse_summary
+
+    return print_warehouse_summary()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gongkai", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("extract", help="extract the three tables of report files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    p.set_defaults(func=_extract)
+
+    p = sub.add_parser("ingest", help="run the Dagster ingestion in-process for some years")
+    p.add_argument("years", nargs="?", metavar="YEAR|FIRST-LAST", help="default: every year folder present")
+    p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("synth", help="write a synthetic corpus with known answers")
+    p.add_argument("out", nargs="?", default="data/raw", help="raw folder to write (default data/raw)")
+    p.add_argument("--agencies", type=int, default=20)
+    p.add_argument("--years", default="2019-2024", metavar="FIRST-LAST")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--if-empty", action="store_true", help="do nothing if the folder already holds reports")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("summary", help="print what the warehouse holds and a year-over-year query")
+    p.set_defaults(func=_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except argparse.ArgumentTypeError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
