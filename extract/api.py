@@ -6,35 +6,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path, PurePath
 
-from extract.decode import decode
-from extract.document import Document, UnreadableDocument
+from extract.document import UnreadableDocument
 from extract.matcher import match
 from extract.metadata import path_year, resolve
-from extract.readers.text import read_text
+from extract.readers import reader_for
 from extract.report import Report, build_report, rejected, table3_row_count
 
 PARSER_VERSION = "1.0"
 MAX_BYTES = 50 * 1024 * 1024  # larger files are rejected unread (documented limit)
 MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
-
-TEXT_SUFFIXES = {".txt", ".text", ""}
-
-
-def _read_text_bytes(data: bytes) -> Document:
-    decoded = decode(data)
-    if "\x00" in decoded.text[:4000] and decoded.text.count("\x00") > 10:
-        raise UnreadableDocument("binary file: not a text report")
-    doc = read_text(decoded.text, encoding=decoded.encoding)
-    if decoded.replaced:
-        doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
-    return doc
-
-
-# Readers by file suffix. Issue 3 adds html, docx, doc/wps, pdf and markdown here.
-READERS: dict[str, Callable[[bytes], Document]] = {suffix: _read_text_bytes for suffix in TEXT_SUFFIXES}
 
 _SIGNATURES = (
     (b"%PDF", "PDF"),
@@ -77,13 +59,13 @@ def extract_bytes(
     if not data.strip():
         return rejected(name, "empty file", **known)
     suffix = PurePath(name).suffix.lower()
-    reader = READERS.get(suffix)
+    reader = reader_for(suffix, data)
     kind = sniff(data)
-    if reader is None or (kind and suffix in TEXT_SUFFIXES):
+    if reader is None or (kind and reader.name == "text"):
         what = kind or f"'{suffix}' files"
         return rejected(name, f"unsupported file type: {what} cannot be read by this version", **known)
     try:
-        doc = reader(data)
+        doc = reader.read(data)
     except UnreadableDocument as exc:
         return rejected(name, str(exc), **known)
     except Exception as exc:  # a reader bug must not take the run down: quarantine the file

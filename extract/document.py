@@ -27,6 +27,10 @@ class Document:
     text: str = ""  # plain text for metadata (title, first paragraph)
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    # True when value cells may hold several numbers run together (archived pages): the
+    # matcher then hands the value text of each row to ``extract.glued`` to split with the
+    # identities instead of reading one number per cell.
+    glued: bool = False
 
     def lines(self) -> list[str]:
         return [" ".join(c for c in row if c) for row in self.rows]

@@ -258,9 +258,27 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     if single_other_row is None:
         single_other_row = template == "2019"
 
+    codes = tax.category_codes(single_other_row=single_other_row)
+    found = {
+        "table 二": len(item_rows),
+        "table 三": len([c for c in codes if c in category_rows]),
+        "table 四": 1 if appeal_cells else 0,
+    }
+    if doc.glued:
+        # Cells run together: split each row's digits jointly under the identities.
+        from extract.glued import solve
+
+        applications, proactive, appeals, glued_problems = solve(
+            template=template,
+            single_other_row=single_other_row,
+            category_runs={code: " ".join(p.values) for code, p in category_rows.items()},
+            item_runs={code: " ".join(p.values) for code, p in item_rows.items()},
+            appeal_run=" ".join(appeal_cells) if appeal_cells else None,
+        )
+        return Tables(template, single_other_row, applications, proactive, appeals, found, problems + glued_problems)
+
     # ---- table 三
     applications: dict[tuple[str, str], Cell] = {}
-    codes = tax.category_codes(single_other_row=single_other_row)
     for code in codes:
         parts = category_rows.get(code)
         if parts is None:
@@ -308,10 +326,4 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     else:
         cells = [Cell.missing("table not found")] * len(keys)
     appeals = dict(zip(keys, cells, strict=True))
-
-    found = {
-        "table 二": len(item_rows),
-        "table 三": len([c for c in codes if c in category_rows]),
-        "table 四": 1 if appeal_cells else 0,
-    }
     return Tables(template, single_other_row, applications, proactive, appeals, found, problems)

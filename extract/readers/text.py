@@ -14,11 +14,15 @@ Layouts (QUIRKS.md "How the text arrives"):
 
 from __future__ import annotations
 
+import importlib
 import re
 
-from extract.document import Document, Row
+from extract.decode import decode
+from extract.document import Document, Row, UnreadableDocument
 from extract.normalize import ARTEFACTS
 from extract.values import looks_like_value
+
+SUFFIXES = frozenset({".txt", ".text", ""})
 
 _BLANK_LINE = re.compile(r"^[\s\u3000\u2002\u2003\u00a0]*$")
 _PIPES_ONLY = re.compile(r"^\s*\|+\s*$")
@@ -30,11 +34,25 @@ def _is_blank(line: str) -> bool:
     return bool(_BLANK_LINE.match(line))
 
 
+_SPACED_ROW = re.compile(r"\S\s{2,}\S+\s{2,}\S")
+# A table-三 label immediately followed by digits: the cells were joined with no separator.
+_RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)\s?\d{3,}")
+
+
 def detect_layout(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    if len(_RUN_ON.findall(text)) >= 3:
+        return "text/runon"
     pipe_rows = sum(1 for ln in lines if ln.lstrip().startswith("|"))
     tab_cells = sum(1 for ln in lines if ln.startswith("\t") and "\t" not in ln[1:])
     tab_rows = sum(1 for ln in lines if ln.strip() and ln.strip("\t").count("\t") >= 2)
-    scores = {"text/pipes": pipe_rows, "text/cells": tab_cells, "text/tabs": tab_rows * 4}
+    spaced_rows = sum(1 for ln in lines if "\t" not in ln and _SPACED_ROW.search(ln))
+    scores = {
+        "text/pipes": pipe_rows,
+        "text/cells": tab_cells,
+        "text/tabs": tab_rows * 4,
+        "text/spaces": spaced_rows * 2,
+    }
     layout, score = max(scores.items(), key=lambda kv: kv[1])
     return layout if score >= 20 else "text/lines"
 
@@ -141,6 +159,13 @@ def _tabs_layout(lines: list[str]) -> list[Row]:
     return rows
 
 
+# Layouts whose rows need more than line splitting live in their own modules.
+_HARD_LAYOUTS = {
+    "text/spaces": ("extract.readers.spaced", "rows_from_spaced"),
+    "text/runon": ("extract.readers.runon", "rows_from_runon"),
+}
+
+
 def read_text(text: str, *, encoding: str | None = None) -> Document:
     text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
@@ -151,6 +176,24 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
         rows = _pipes_layout(lines)
     elif layout == "text/tabs":
         rows = _tabs_layout(lines)
+    elif layout in _HARD_LAYOUTS:
+        module_name, function = _HARD_LAYOUTS[layout]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            raise UnreadableDocument(f"{layout} layout is not supported by this version") from None
+        rows = getattr(module, function)(lines)
+        return Document(rows=rows, format=layout, text=text, encoding=encoding, glued=layout == "text/runon")
     else:
         rows = [[ln.strip()] for ln in lines if not _is_blank(ln)]
     return Document(rows=rows, format=layout, text=text, encoding=encoding)
+
+
+def read(data: bytes) -> Document:
+    decoded = decode(data)
+    if decoded.text.count("\x00") > 10:
+        raise UnreadableDocument("binary file: not a text report")
+    doc = read_text(decoded.text, encoding=decoded.encoding)
+    if decoded.replaced:
+        doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
+    return doc
