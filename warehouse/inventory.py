@@ -1,0 +1,222 @@
+"""What is in ``raw_dir``: report files under ``<year>/`` folders and the optional manifest.
+
+The year folder is the partition. Nothing here parses a report; problems with the layout or
+the manifest are returned as messages so one bad row never stops a nightly run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "published")
+REQUIRED_COLUMNS = ("path",)
+_YEAR_FOLDER = re.compile(r"^(19|20)\d\d$")
+# Notes that people leave beside reports; never a report themselves.
+_SKIP_NAMES = {"readme", "readme.md", "readme.txt", MANIFEST, "thumbs.db", "desktop.ini"}
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: Path  # absolute, for reading
+    relative: str  # posix path under raw_dir: the stable name stored in the warehouse
+    folder_year: int  # the partition
+    sha256: str
+    size: int
+    mtime: float
+
+    @property
+    def report_id(self) -> str:
+        # Content-addressed: renaming or moving a file keeps its id, editing it gives a new one.
+        return self.sha256[:16]
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str  # posix, relative to raw_dir, normalised
+    agency: str | None = None
+    year: int | None = None
+    region: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+
+@dataclass
+class Manifest:
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def for_year(self, year: int) -> dict[str, ManifestEntry]:
+        prefix = f"{year}/"
+        return {p: e for p, e in self.entries.items() if p.startswith(prefix)}
+
+
+def _skipped(path: Path) -> bool:
+    return path.name.startswith(".") or path.name.lower() in _SKIP_NAMES
+
+
+def year_folders(raw_dir: Path) -> list[int]:
+    """The years that have a folder in ``raw_dir`` (whatever the partitions allow)."""
+    if not raw_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in raw_dir.iterdir() if p.is_dir() and _YEAR_FOLDER.match(p.name))
+
+
+def _year_paths(raw_dir: Path, year: int) -> list[Path]:
+    folder = raw_dir / str(year)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.rglob("*")):
+        rel_parts = path.relative_to(folder).parts
+        # Hidden folders (.git, .DS_Store-like caches) hide everything below them.
+        if any(part.startswith(".") for part in rel_parts) or not path.is_file() or _skipped(path):
+            continue
+        out.append(path)
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scan_year(raw_dir: Path, year: int) -> list[RawFile]:
+    """Every report file under ``raw_dir/<year>/`` (recursively), hashed, in path order."""
+    files = []
+    for path in _year_paths(raw_dir, year):
+        stat = path.stat()
+        files.append(
+            RawFile(
+                path=path.resolve(),
+                relative=path.relative_to(raw_dir).as_posix(),
+                folder_year=year,
+                sha256=sha256_file(path),
+                size=stat.st_size,
+                mtime=stat.st_mtime,
+            )
+        )
+    return files
+
+
+def scan(raw_dir: Path, years: list[int] | None = None) -> dict[int, list[RawFile]]:
+    return {
+        year: scan_year(raw_dir, year) for year in (years if years is not None else year_folders(raw_dir))
+    }
+
+
+# ---------------------------------------------------------------------------------- manifest
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _normalise(raw_dir: Path, path: str) -> str | None:
+    """The manifest path as a posix path under raw_dir, or None if it points outside it."""
+    path = path.strip().replace("\\", "/")
+    if path.startswith("data/raw/"):  # people copy the path from the repo root
+        path = path[len("data/raw/") :]
+    pure = PurePosixPath(path)
+    if pure.is_absolute():
+        try:
+            pure = PurePosixPath(Path(path).resolve().relative_to(raw_dir.resolve()).as_posix())
+        except ValueError:
+            return None
+    if any(part == ".." for part in pure.parts) or not pure.parts:
+        return None
+    return pure.as_posix()
+
+
+def read_manifest(raw_dir: Path) -> Manifest:
+    """Read ``raw_dir/manifest.csv`` if present. Bad rows become problems, never exceptions."""
+    manifest = Manifest()
+    file = raw_dir / MANIFEST
+    if not file.is_file():
+        return manifest
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        manifest.problems.append(f"{MANIFEST}: unreadable ({exc}); ignored")
+        return manifest
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        manifest.problems.append(
+            f"{MANIFEST}: no '{missing[0]}' column (header: {','.join(header)}); ignored"
+        )
+        return manifest
+    unknown = [c for c in header if c not in MANIFEST_COLUMNS]
+    if unknown:
+        manifest.problems.append(
+            f"{MANIFEST}: unknown column(s) {', '.join(unknown)} ignored (known: {', '.join(MANIFEST_COLUMNS)})"
+        )
+    for line, row in enumerate(reader, start=2):
+        if None in row:  # more cells than header columns
+            manifest.problems.append(f"{MANIFEST} line {line}: more cells than columns; row ignored")
+            continue
+        raw_path = _clean(row.get("path"))
+        if raw_path is None:
+            manifest.problems.append(f"{MANIFEST} line {line}: no path; row ignored")
+            continue
+        path = _normalise(raw_dir, raw_path)
+        if path is None:
+            manifest.problems.append(
+                f"{MANIFEST} line {line}: path {raw_path!r} is outside the raw folder; ignored"
+            )
+            continue
+        year_text = _clean(row.get("year"))
+        year = None
+        if year_text is not None:
+            try:
+                year = int(year_text)
+            except ValueError:
+                manifest.problems.append(
+                    f"{MANIFEST} line {line}: year {year_text!r} is not a whole number; year ignored"
+                )
+        if path in manifest.entries:
+            manifest.problems.append(f"{MANIFEST} line {line}: {path} listed again; later row wins")
+        manifest.entries[path] = ManifestEntry(
+            path=path,
+            agency=_clean(row.get("agency")),
+            year=year,
+            region=_clean(row.get("region")),
+            url=_clean(row.get("url")),
+            published=_clean(row.get("published")),
+        )
+    return manifest
+
+
+# ------------------------------------------------------------------------------- fingerprints
+def year_fingerprint(raw_dir: Path, year: int, manifest: Manifest | None = None) -> str:
+    """A cheap change detector for one year: names, sizes and mtimes, plus its manifest rows.
+
+    No hashing of contents: the sensor runs every few seconds; an edit that keeps size and
+    mtime is not a thing editors do.
+    """
+    manifest = manifest if manifest is not None else read_manifest(raw_dir)
+    items = []
+    for path in _year_paths(raw_dir, year):
+        stat = path.stat()
+        items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
+    rows = sorted((e.path, e.agency, e.year) for e in manifest.for_year(year).values())
+    payload = json.dumps([items, rows], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def fingerprints(raw_dir: Path, years: list[int] | None = None) -> dict[int, str]:
+    manifest = read_manifest(raw_dir)
+    return {
+        y: year_fingerprint(raw_dir, y, manifest)
+        for y in (years if years is not None else year_folders(raw_dir))
+    }
