@@ -83,6 +83,7 @@ class Appeals(_Fact):
 
 
 class Checks(_Keyed):
+    year: int = pa.Field(ge=FIRST_YEAR, le=LAST_YEAR)  # lets a reload delete a year without a join
     rule: str = pa.Field(isin=RULES)
     subject: str
     expected: float = pa.Field(nullable=True)

@@ -61,6 +61,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     },
     "checks": {
         "report_id": pl.String(),
+        "year": pl.Int64(),
         "rule": pl.String(),
         "subject": pl.String(),
         "expected": pl.Float64(),
@@ -170,6 +171,7 @@ def build_frames(items: Iterable[Extracted]) -> Frames:
         rows["checks"] += [
             {
                 "report_id": rid,
+                "year": year,
                 "rule": c["rule"],
                 "subject": c["subject"],
                 "expected": _float(c["expected"]),

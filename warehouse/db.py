@@ -1,0 +1,214 @@
+"""DuckDB: schema, lookup tables and the per-year load.
+
+Connections are short-lived (open, do one thing, close) because DuckDB allows one writer per
+file and ``dagster dev`` or an analyst's notebook may hold the file between runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from schemas.taxonomy import TEMPLATES, taxonomy
+from warehouse.frames import SCHEMAS, TABLES, Frames
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "sql"
+LOOKUP_TABLES = (
+    "categories",
+    "category_groups",
+    "applicant_types",
+    "appeal_proceedings",
+    "appeal_outcomes",
+    "proactive_measures",
+)
+# Facts before reports: deletes run in this order, inserts in reverse, so no moment inside
+# the transaction has facts without their report (there are no FK constraints, but readers
+# of a half-written state would be confused if we ever relaxed isolation).
+_DELETE_ORDER = ("checks", "appeals", "proactive", "applications", "reports")
+
+
+@contextmanager
+def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that never installs or loads extensions behind our back."""
+    if not read_only:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        str(db_path),
+        read_only=read_only,
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
+    con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+
+
+class _ArrowStream:
+    """Hands a Polars frame to DuckDB through the Arrow C stream interface.
+
+    DuckDB's Polars path calls ``to_arrow()``, which needs pyarrow (not a dependency); the
+    PyCapsule protocol moves the same buffers without it.
+    """
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self._frame.__arrow_c_stream__(requested_schema)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """INSERT the frame's rows; values travel as data, never as SQL text."""
+    if frame.height == 0:
+        return 0
+    if table not in TABLES and table not in LOOKUP_TABLES:  # identifiers cannot be parameters
+        raise ValueError(f"unknown table {table!r}")
+    view = f"_incoming_{table}"
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    con.register(view, _ArrowStream(frame))
+    try:
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
+# ------------------------------------------------------------------------------------ lookups
+def lookup_frames() -> dict[str, pl.DataFrame]:
+    tax = taxonomy()
+    measures = [
+        {
+            "template": t,
+            "item": item.code,
+            "item_label": item.label,
+            "measure": m.code,
+            "measure_label": m.label,
+            "unit": m.unit,
+            "order": i,
+        }
+        for t in TEMPLATES
+        for i, (item, m) in enumerate((item, m) for item in tax.proactive[t] for m in item.measures)
+    ]
+
+    def coded(rows: list[Any], *, group: bool) -> pl.DataFrame:
+        data = [
+            {"code": r.code, "label": r.label} | ({"group": r.group} if group else {}) | {"order": r.order}
+            for r in rows
+        ]
+        return pl.DataFrame(data)
+
+    return {
+        "categories": coded(list(tax.categories), group=True),
+        "category_groups": pl.DataFrame([{"code": k, "label": v} for k, v in tax.groups.items()]),
+        "applicant_types": coded(list(tax.applicant_types), group=True),
+        "appeal_proceedings": coded(list(tax.appeal_proceedings), group=False),
+        "appeal_outcomes": coded(list(tax.appeal_outcomes), group=False),
+        "proactive_measures": pl.DataFrame(measures),
+    }
+
+
+def refresh_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    for table, frame in lookup_frames().items():
+        con.execute(f"DELETE FROM {table}")
+        insert_frame(con, table, frame)
+
+
+# --------------------------------------------------------------------------------------- load
+@dataclass(frozen=True)
+class LoadResult:
+    year: int
+    rows: dict[str, int]  # rows now in each table for that year
+    unchanged_reports: int  # reports whose row was identical before (ingested_at kept)
+
+
+_REPORT_COLUMNS = list(SCHEMAS["reports"])
+
+
+def _with_ingested_at(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Add ``ingested_at``: the old timestamp where the report row is unchanged, else now."""
+    columns = ", ".join(f'"{c}"' for c in _REPORT_COLUMNS)
+    previous = {
+        row[0]: (row[:-1], row[-1])
+        for row in con.execute(f"SELECT {columns}, ingested_at FROM reports WHERE year = ?", [year]).fetchall()
+    }
+    now = datetime.now(UTC).replace(tzinfo=None)
+    stamps, unchanged = [], 0
+    for row in reports.select(_REPORT_COLUMNS).iter_rows():
+        old = previous.get(row[0])
+        if old is not None and old[0] == row:
+            stamps.append(old[1])
+            unchanged += 1
+        else:
+            stamps.append(now)
+    return reports.with_columns(pl.Series("ingested_at", stamps, dtype=pl.Datetime("us"))), unchanged
+
+
+def _check_year(year: int, frames: Frames) -> None:
+    for table, frame in frames.tables.items():
+        if frame.height and frame.filter(pl.col("year") != year).height:
+            raise ValueError(f"{table}: rows of another year in the frames for {year}")
+
+
+def load_year(db_path: Path, year: int, frames: Frames) -> LoadResult:
+    """Replace every table's rows for ``year`` with ``frames``, all or nothing.
+
+    One transaction: if anything fails the previous rows stay exactly as they were. Loading the
+    same frames twice leaves the tables identical, ``ingested_at`` included.
+    """
+    _check_year(year, frames)
+    with connect(db_path) as con:
+        init_schema(con)
+        con.begin()
+        try:
+            refresh_lookups(con)
+            reports, unchanged = _with_ingested_at(con, year, frames["reports"])
+            for table in _DELETE_ORDER:
+                con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+            for table in reversed(_DELETE_ORDER):
+                insert_frame(con, table, reports if table == "reports" else frames[table])
+            rows = {
+                t: con.execute(f"SELECT count(*) FROM {t} WHERE year = ?", [year]).fetchone()[0]  # type: ignore[index]
+                for t in TABLES
+            }
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return LoadResult(year=year, rows=rows, unchanged_reports=unchanged)
+
+
+# ------------------------------------------------------------------------------------ reading
+def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    """Run one read-only query and return its rows (the file is not held afterwards)."""
+    with connect(db_path, read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def table_checksums(db_path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, tuple[int, str]]:
+    """(row count, md5 of the sorted rows) per table: equal checksums = equal contents."""
+    out = {}
+    with connect(db_path, read_only=True) as con:
+        for table in tables:
+            out[table] = con.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::VARCHAR, '|' ORDER BY t::VARCHAR), '')) FROM {table} AS t"
+            ).fetchone()
+    return out  # type: ignore[return-value]
+
+
+def failed_identities(db_path: Path, years: list[int]) -> int:
+    with connect(db_path, read_only=True) as con:
+        return con.execute(
+            "SELECT count(*) FROM checks WHERE passed = false AND list_contains(?, year)", [years]
+        ).fetchone()[0]  # type: ignore[index]
