@@ -86,7 +86,7 @@ _SECTIONS = (
 
 def _section_of(row: Row) -> str | None:
     cells = [c for c in row if c]
-    if len(cells) != 1:
+    if len(cells) != 1 or len(cells[0]) > 80:
         return None
     text = squash(cells[0])
     if len(text) > 40:

@@ -43,8 +43,12 @@ def _clean_agency(name: str) -> str | None:
 
 def title_metadata(text: str) -> tuple[str | None, int | None, str | None]:
     """(agency, year, where the year came from) read from the title or first paragraph."""
-    lines = [nfkc(ln).strip() for ln in text.splitlines() if ln.strip()]
-    head = lines[:15]
+    head: list[str] = []
+    for raw in text.splitlines():  # only the head of the document is read: the title lives there
+        if raw.strip():
+            head.append(nfkc(raw).strip())
+            if len(head) == 15:
+                break
     for line in head:
         line = _PREFIXES.sub("", line)
         if len(line) > 80 or not (_TITLE_WORDS.search(line) and _REPORT.search(line)):

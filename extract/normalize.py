@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CN_NUM = "一二三四五六七八九十"
 # An enumerator at the start of a label segment: （一） (1) 一、 1. 1、 1． 1)
@@ -21,6 +22,8 @@ ARTEFACTS = re.compile(r"\[bookmark:[^\]]*\]")
 
 def nfkc(text: str) -> str:
     """Full-width to half-width (０１２（），．：→ 012(),.:) and compatibility forms folded."""
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
     return unicodedata.normalize("NFKC", text)
 
 
@@ -29,6 +32,7 @@ def squash(text: str) -> str:
     return _WS.sub("", nfkc(text)).replace("\u200b", "").replace("\ufeff", "")
 
 
+@lru_cache(maxsize=16384)
 def label_key(text: str) -> str:
     """The comparable form of one label segment: squashed, unquoted, remarks dropped."""
     text = squash(text).translate(_QUOTES)
@@ -36,7 +40,8 @@ def label_key(text: str) -> str:
     return text.strip(":：;；,，。、.")
 
 
-def leaf_segments(label: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def leaf_segments(label: str) -> tuple[str, ...]:
     """Split a (possibly merged) row label into segments at its enumerators.
 
     '三、本年度办理结果（一）予以公开' → ['本年度办理结果', '予以公开'].
@@ -44,7 +49,7 @@ def leaf_segments(label: str) -> list[str]:
     text = squash(label).translate(_QUOTES)
     # Keep parenthesised remarks out of the split: only enumerators start a segment.
     parts = ENUMERATOR.split(text)
-    return [key for part in parts if (key := label_key(part))]
+    return tuple(key for part in parts if (key := label_key(part)))
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

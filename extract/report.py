@@ -100,7 +100,10 @@ def build_report(file: str, tables: Tables, **meta: Any) -> Report:
         applications=applications,
         proactive=proactive,
         appeals=appeals,
-        checks=[asdict(c) for c in checks],
+        checks=[
+            {"rule": c.rule, "subject": c.subject, "expected": c.expected, "actual": c.actual, "passed": c.passed}
+            for c in checks
+        ],
         null_cells=null_cells,
         flags=[asdict(f) for f in flags],
         warnings=warnings,

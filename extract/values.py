@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from extract.normalize import ARTEFACTS, nfkc
 
@@ -27,6 +28,7 @@ class CellValue:
     remark: str | None = None
 
 
+@lru_cache(maxsize=16384)
 def looks_like_value(cell: str) -> bool:
     """True for cells a table reader should treat as a value position, not a label."""
     text = ARTEFACTS.sub("", nfkc(cell)).strip()
@@ -36,6 +38,7 @@ def looks_like_value(cell: str) -> bool:
     return bool(match) and bool(_TRAILER.match(text[match.end() :]))
 
 
+@lru_cache(maxsize=16384)
 def parse_value(cell: str, *, decimal: bool = False, signed: bool = False) -> CellValue:
     """Parse a printed cell. Never raises; unreadable cells come back with ``problem`` set."""
     text = ARTEFACTS.sub("", nfkc(cell)).strip().replace("\u3000", " ")

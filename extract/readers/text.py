@@ -43,10 +43,19 @@ def detect_layout(lines: list[str]) -> str:
     text = "\n".join(lines)
     if len(_RUN_ON.findall(text)) >= 3:
         return "text/runon"
-    pipe_rows = sum(1 for ln in lines if ln.lstrip().startswith("|"))
-    tab_cells = sum(1 for ln in lines if ln.startswith("\t") and "\t" not in ln[1:])
-    tab_rows = sum(1 for ln in lines if ln.strip() and ln.strip("\t").count("\t") >= 2)
-    spaced_rows = sum(1 for ln in lines if "\t" not in ln and _SPACED_ROW.search(ln))
+    pipe_rows = tab_cells = tab_rows = spaced_rows = 0
+    for ln in lines:  # one pass: this runs on every text file
+        if not ln:
+            continue
+        if ln[0] == "\t":
+            if "\t" not in ln[1:]:
+                tab_cells += 1
+        elif ln.lstrip().startswith("|"):
+            pipe_rows += 1
+        if ln.count("\t") >= 2 and ln.strip("\t").count("\t") >= 2:
+            tab_rows += 1
+        elif "  " in ln and "\t" not in ln and _SPACED_ROW.search(ln):
+            spaced_rows += 1
     scores = {
         "text/pipes": pipe_rows,
         "text/cells": tab_cells,
