@@ -6,6 +6,7 @@ file and ``dagster dev`` or an analyst's notebook may hold the file between runs
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,16 +35,36 @@ LOOKUP_TABLES = (
 _DELETE_ORDER = ("checks", "appeals", "proactive", "applications", "reports")
 
 
+LOCK_WAIT_SECONDS = 120.0
+
+
+def _open(db_path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    # Another process (a second run, a notebook) may hold the file: wait for it rather than fail
+    # the nightly run, since every holder here keeps its connection for seconds at most.
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(
+                str(db_path),
+                read_only=read_only,
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 @contextmanager
-def connect(db_path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that never installs or loads extensions behind our back."""
+def connect(
+    db_path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection that never installs or loads extensions behind our back."""
     if not read_only:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        str(db_path),
-        read_only=read_only,
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
+    con = _open(db_path, read_only, wait)
     try:
         yield con
     finally:
@@ -136,12 +157,16 @@ class LoadResult:
 _REPORT_COLUMNS = list(SCHEMAS["reports"])
 
 
-def _with_ingested_at(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _with_ingested_at(
+    con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame
+) -> tuple[pl.DataFrame, int]:
     """Add ``ingested_at``: the old timestamp where the report row is unchanged, else now."""
     columns = ", ".join(f'"{c}"' for c in _REPORT_COLUMNS)
     previous = {
         row[0]: (row[:-1], row[-1])
-        for row in con.execute(f"SELECT {columns}, ingested_at FROM reports WHERE year = ?", [year]).fetchall()
+        for row in con.execute(
+            f"SELECT {columns}, ingested_at FROM reports WHERE year = ?", [year]
+        ).fetchall()
     }
     now = datetime.now(UTC).replace(tzinfo=None)
     stamps, unchanged = [], 0

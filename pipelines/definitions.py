@@ -1,0 +1,36 @@
+"""The one Dagster code location: ``uv run dagster dev`` loads ``defs`` via workspace.yaml."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.ingest import ingest_assets
+from pipelines.partitions import years_partitions
+from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from pipelines.schedules import JOB_NAME, nightly_ingest
+from pipelines.sensors import raw_dir_sensor
+
+ingest_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.assets(*ingest_assets),
+    partitions_def=years_partitions,
+    # In-process: the steps share one process, DuckDB gets one writer, and runs start fast.
+    executor_def=dg.in_process_executor,
+    description="Inventory, extract, validate and load the selected report years.",
+)
+
+
+def build_definitions(paths: GongkaiPaths | None = None) -> dg.Definitions:
+    """Definitions bound to ``paths`` (default: GONGKAI_RAW / GONGKAI_DB, else data/)."""
+    paths = paths or GongkaiPaths()
+    return dg.Definitions(
+        assets=ingest_assets,
+        jobs=[ingest_job],
+        schedules=[nightly_ingest],
+        sensors=[raw_dir_sensor],
+        resources={"paths": paths, "year_io": YearPickleIOManager(paths=paths)},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

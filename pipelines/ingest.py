@@ -1,0 +1,180 @@
+"""Run the Dagster ingest job in-process for some years and summarise what happened.
+
+The CLI calls ``run_ingest``; it needs no daemon and no webserver. Consecutive years go into
+one run (a partition range), like a single-run backfill.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from assets.ingest import PANDERA_CHECK
+from assets.payloads import ExtractedYear, ValidatedYear
+from pipelines.definitions import JOB_NAME, build_definitions
+from pipelines.partitions import partition_years, range_tags, year_ranges
+from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from warehouse.db import query
+from warehouse.frames import TABLES
+from warehouse.inventory import year_folders
+
+
+@dataclass
+class YearSummary:
+    year: int
+    ok: int = 0
+    warning: int = 0
+    rejected: int = 0
+    loaded: bool = False  # the year's rows were replaced in the warehouse
+    rows: dict[str, int] = field(default_factory=dict)  # rows in each table for this year, after the run
+    rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (path under raw, reason)
+    validation_failures: list[dict[str, Any]] = field(default_factory=list)  # pandera rows; block the load
+    failed_identities: int = 0  # identities A–D that fail in loaded reports (a warning)
+    duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another file
+    problems: list[str] = field(default_factory=list)  # manifest/layout problems
+
+    @property
+    def files(self) -> int:
+        return self.ok + self.warning + self.rejected
+
+
+@dataclass
+class IngestSummary:
+    raw_dir: Path
+    db_path: Path
+    years: dict[int, YearSummary] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # failed steps, skipped years
+    skipped_years: list[int] = field(default_factory=list)  # folders outside the partitions
+
+    @property
+    def success(self) -> bool:
+        return not self.errors and all(y.loaded for y in self.years.values())
+
+    def totals(self) -> dict[str, int]:
+        ys = self.years.values()
+        return {
+            "files": sum(y.files for y in ys),
+            "ok": sum(y.ok for y in ys),
+            "warning": sum(y.warning for y in ys),
+            "rejected": sum(y.rejected for y in ys),
+            **{f"rows_{t}": sum(y.rows.get(t, 0) for y in ys) for t in TABLES},
+        }
+
+
+# Dagster's console logger would print every step at INFO; the caller gets on_progress instead.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _instance() -> dg.DagsterInstance:
+    # With DAGSTER_HOME set the runs show up in `dagster dev`; otherwise leave no trace.
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
+    errors = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_key:
+            data = event.step_failure_data
+            message = data.error.message.strip() if data and data.error else "failed"
+            errors.append(f"{event.step_key}: {message.splitlines()[0] if message else 'failed'}")
+    return errors
+
+
+def _materialized(result: dg.ExecuteInProcessResult) -> set[tuple[str, str]]:
+    """(asset, partition) pairs this run materialized: only those outputs are read back."""
+    return {
+        (e.asset_key.to_user_string(), e.partition)
+        for e in result.get_asset_materialization_events()
+        if e.asset_key is not None and e.partition
+    }
+
+
+def _summarise_year(year: int, io: YearPickleIOManager, db: Path, done: set[tuple[str, str]]) -> YearSummary:
+    key = str(year)
+    summary = YearSummary(year=year, loaded=("warehouse_year", key) in done)
+    extracted: ExtractedYear | None = (
+        io.read("extracted_reports", key) if ("extracted_reports", key) in done else None
+    )
+    if extracted is not None:
+        summary.ok, summary.warning, summary.rejected = (
+            extracted.count(s) for s in ("ok", "warning", "rejected")
+        )
+        summary.rejected_files = extracted.rejected()
+        summary.problems = list(extracted.problems)
+    validated: ValidatedYear | None = (
+        io.read("validated_frames", key) if ("validated_frames", key) in done else None
+    )
+    if validated is not None:
+        summary.validation_failures = validated.failures
+        summary.duplicates = list(validated.frames.duplicates)
+    if db.is_file() and summary.loaded:
+        for table in TABLES:
+            summary.rows[table] = query(db, f"SELECT count(*) FROM {table} WHERE year = ?", [year])[0][0]
+        summary.failed_identities = query(
+            db, "SELECT count(*) FROM checks WHERE year = ? AND passed = false", [year]
+        )[0][0]
+    return summary
+
+
+def run_ingest(
+    years: list[int] | None = None,
+    *,
+    raw_dir: Path | None = None,
+    db_path: Path | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Ingest ``years`` (default: every year folder in the raw folder) into the warehouse.
+
+    Never raises for bad reports: rejected files, validation failures and failed steps are in
+    the summary. A year whose frames fail validation is not loaded (its previous rows stay).
+    """
+    say = on_progress or (lambda _message: None)
+    paths = GongkaiPaths(
+        raw_dir=str(raw_dir) if raw_dir else None,
+        db_path=str(db_path) if db_path else None,
+    )
+    summary = IngestSummary(raw_dir=paths.raw, db_path=paths.db)
+    wanted = sorted(set(years if years is not None else year_folders(paths.raw)))
+    allowed = set(partition_years())
+    summary.skipped_years = [y for y in wanted if y not in allowed]
+    if summary.skipped_years:
+        summary.errors.append(
+            f"years outside {min(allowed)}–{max(allowed)} skipped: {', '.join(map(str, summary.skipped_years))}"
+        )
+    wanted = [y for y in wanted if y in allowed]
+    if not wanted:
+        say(f"nothing to ingest in {paths.raw}")
+        return summary
+
+    job = build_definitions(paths).resolve_job_def(JOB_NAME)
+    io = YearPickleIOManager(paths=paths)
+    with _instance() as instance:
+        for first, last in year_ranges(wanted):
+            span = str(first) if first == last else f"{first}–{last}"
+            say(f"ingesting {span} from {paths.raw}")
+            result = job.execute_in_process(
+                instance=instance, tags=range_tags(first, last), raise_on_error=False
+            )
+            summary.run_ids.append(result.run_id)
+            errors = _step_errors(result)
+            summary.errors += [f"{span} {e}" for e in errors]
+            done = _materialized(result)
+            for year in range(first, last + 1):
+                ys = _summarise_year(year, io, paths.db, done)
+                if ys.validation_failures and not ys.loaded:
+                    summary.errors.append(
+                        f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
+                    )
+                summary.years[year] = ys
+                state = "loaded" if ys.loaded else "NOT loaded"
+                say(
+                    f"{year}: {ys.files} files ({ys.ok} ok, {ys.warning} warning, {ys.rejected} rejected), "
+                    f"{ys.rows.get('applications', 0)} application rows, {state}"
+                )
+    return summary
