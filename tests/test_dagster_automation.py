@@ -1,0 +1,137 @@
+"""Schedule, sensor and the in-process ``run_ingest`` entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from test_warehouse_reports import write_raw
+
+from pipelines.definitions import build_definitions, defs
+from pipelines.ingest import IngestSummary, run_ingest
+from pipelines.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    partition_years,
+    year_ranges,
+    years_partitions,
+)
+from pipelines.resources import GongkaiPaths
+from pipelines.schedules import nightly_ingest
+from pipelines.sensors import raw_dir_sensor
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _range(request: dg.RunRequest) -> tuple[int, int]:
+    return int(request.tags[RANGE_START_TAG]), int(request.tags[RANGE_END_TAG])
+
+
+def test_definitions_load() -> None:
+    job = defs.resolve_job_def("ingest_job")
+    assert job.partitions_def == years_partitions
+    assert {s.name for s in defs.schedules} == {"nightly_ingest"}
+    assert {s.name for s in defs.sensors} == {"raw_dir_sensor"}
+    assert partition_years()[0] == 2019 and partition_years()[-1] == datetime.now(SHANGHAI).year
+
+
+def test_year_ranges() -> None:
+    assert year_ranges([2024, 2019, 2020, 2022, 2020]) == [(2019, 2020), (2022, 2022), (2024, 2024)]
+    assert year_ranges([]) == []
+
+
+def test_schedule_requests_current_and_previous_year() -> None:
+    # 02:00 on 1 January in Shanghai is still 31 December in UTC: China time decides the year.
+    when = datetime(2025, 1, 1, 2, 0, tzinfo=SHANGHAI)
+    request = nightly_ingest(dg.build_schedule_context(scheduled_execution_time=when))
+    assert _range(request) == (2024, 2025)
+    assert request.run_key == "nightly-2025-01-01"
+    assert (
+        nightly_ingest.cron_schedule == "0 2 * * *" and nightly_ingest.execution_timezone == "Asia/Shanghai"
+    )
+
+
+def test_schedule_never_asks_before_2019() -> None:
+    request = nightly_ingest(
+        dg.build_schedule_context(scheduled_execution_time=datetime(2019, 6, 1, 2, tzinfo=SHANGHAI))
+    )
+    assert _range(request) == (2019, 2019)
+
+
+def _tick(paths: GongkaiPaths, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(cursor=cursor, resources={"paths": paths})
+    return raw_dir_sensor(context)
+
+
+def test_sensor_requests_only_changed_years(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    for year in (2020, 2021, 2023):
+        write_raw(raw, year, ["甲局"], seed=year)
+    (raw / "2017").mkdir()  # outside the partitions: ignored
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.duckdb"))
+
+    first = _tick(paths, None)  # no cursor: everything is new
+    assert [_range(r) for r in first.run_requests] == [(2020, 2021), (2023, 2023)]
+    assert sorted(json.loads(first.cursor)) == ["2020", "2021", "2023"]
+
+    assert _tick(paths, first.cursor).run_requests == []  # nothing changed
+
+    write_raw(raw, 2021, ["乙局"], seed=5)  # a new file in 2021
+    changed = _tick(paths, first.cursor)
+    assert [_range(r) for r in changed.run_requests] == [(2021, 2021)]
+
+    # A touched file (same name and size, new mtime) and a manifest row for 2023 count too.
+    f2020 = next((raw / "2020").iterdir())
+    os.utime(f2020, (1_700_000_000, 1_700_000_000))
+    (raw / "manifest.csv").write_text(
+        "path,agency,year\n2023/甲局_2023.txt,甲市甲局,2023\n", encoding="utf-8"
+    )
+    again = _tick(paths, changed.cursor)
+    assert [_range(r) for r in again.run_requests] == [(2020, 2020), (2023, 2023)]
+    # The same state asked twice yields the same run keys, so Dagster launches it once.
+    assert [r.run_key for r in _tick(paths, changed.cursor).run_requests] == [
+        r.run_key for r in again.run_requests
+    ]
+
+
+def test_sensor_reloads_a_removed_year(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2022, ["甲局"])
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.duckdb"))
+    cursor = _tick(paths, None).cursor
+    for f in (raw / "2022").iterdir():
+        f.unlink()
+    (raw / "2022").rmdir()
+    assert [_range(r) for r in _tick(paths, cursor).run_requests] == [(2022, 2022)]
+
+
+def test_run_ingest_summary(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2020, ["甲局"], seed=1)
+    write_raw(raw, 2022, ["甲局", "乙局"], seed=2)
+    (raw / "2022" / "empty.txt").write_bytes(b"")
+    (raw / "2016").mkdir()
+    db = tmp_path / "w.duckdb"
+    messages: list[str] = []
+    summary = run_ingest(raw_dir=raw, db_path=db, on_progress=messages.append)
+    assert isinstance(summary, IngestSummary)
+    assert sorted(summary.years) == [2020, 2022] and summary.skipped_years == [2016]
+    assert len(summary.run_ids) == 2  # 2020 and 2022 are not consecutive: two runs
+    y2022 = summary.years[2022]
+    assert (y2022.ok, y2022.warning, y2022.rejected, y2022.loaded) == (2, 0, 1, True)
+    assert y2022.rejected_files == [("2022/empty.txt", "empty file")]
+    assert y2022.rows == {"reports": 3, "applications": 350, "proactive": 20, "appeals": 30, "checks": 84}
+    assert summary.totals()["rows_applications"] == 525
+    assert any("2022" in m and "loaded" in m for m in messages)
+    assert not summary.success  # the skipped 2016 folder is reported as an error
+
+
+def test_definitions_bind_given_paths(tmp_path: Path) -> None:
+    paths = GongkaiPaths(raw_dir=str(tmp_path / "r"), db_path=str(tmp_path / "w.duckdb"))
+    built = build_definitions(paths)
+    assert built.resolve_job_def("ingest_job").name == "ingest_job"
+    assert paths.io_dir == tmp_path / "dagster_home" / "io"

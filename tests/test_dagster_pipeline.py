@@ -1,0 +1,191 @@
+"""The assets end to end, in-process, into a temporary DuckDB."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from test_warehouse_reports import report_numbers, write_raw
+
+from assets.ingest import IDENTITY_CHECK, PANDERA_CHECK, ingest_assets
+from pipelines.partitions import range_tags
+from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from warehouse.db import query, table_checksums
+
+SEEDS_2022 = ["000_138b95d5be9f55b5", "001_ba2cc9ced20f5da6", "002_be19f74464ca47e9", "004_898eb9b3e54026d0"]
+SEEDS_2023 = ["003_3fdcef6c825e6b6d"]
+
+
+def _resources(raw: Path, db: Path) -> dict:
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(db))
+    return {"paths": paths, "year_io": YearPickleIOManager(paths=paths)}
+
+
+def _materialize(raw: Path, db: Path, *, partition_key: str | None = None, tags: dict | None = None):
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            ingest_assets,
+            partition_key=partition_key,
+            tags=tags,
+            resources=_resources(raw, db),
+            instance=instance,
+            raise_on_error=False,
+        )
+
+
+@pytest.fixture
+def seed_raw(require_shared: Path, tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    for year, names in ((2022, SEEDS_2022), (2023, SEEDS_2023)):
+        (raw / str(year)).mkdir(parents=True)
+        for name in names:
+            shutil.copy(require_shared / "seeds" / f"{name}.txt", raw / str(year))
+    return raw
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_seed_reports_load_with_exact_rows_and_values(seed_raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    result = _materialize(seed_raw, db, tags=range_tags(2022, 2023))  # one run, two partitions
+    assert result.success
+    assert _checks(result) == {PANDERA_CHECK: True, IDENTITY_CHECK: True}
+
+    per_report = query(
+        db,
+        "SELECT r.source_path, count(*) FROM applications a JOIN reports r USING (year, report_id) "
+        "GROUP BY ALL ORDER BY 1",
+    )
+    assert [n for _, n in per_report] == [175] * 5
+    counts = {
+        t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("reports", "proactive", "appeals", "checks")
+    }
+    assert counts == {"reports": 5, "proactive": 50, "appeals": 75, "checks": 210}
+    assert query(db, "SELECT year, count(*) FROM reports GROUP BY year ORDER BY year") == [
+        (2022, 4),
+        (2023, 1),
+    ]
+
+    # Cells, as printed in the seeds.
+    assert query(
+        db,
+        "SELECT p.value FROM proactive p JOIN reports r USING (year, report_id) "
+        "WHERE r.source_path = '2022/000_138b95d5be9f55b5.txt' AND item = 'licensing' AND measure = 'decisions'",
+    ) == [(46.0,)]
+    assert query(
+        db,
+        "SELECT count FROM applications WHERE agency = '广州开发区民营经济和企业服务局' "
+        "AND category = 'disclosed' AND applicant_type = 'total'",
+    ) == [(1,)]
+    # No agency in the document or manifest: the file stem stands in.
+    assert query(db, "SELECT agency, status FROM reports WHERE source_path LIKE '%000_%'") == [
+        ("000_138b95d5be9f55b5", "warning")
+    ]
+    assert query(
+        db, "SELECT disclosure_rate FROM agency_year_summary WHERE agency = '广州开发区民营经济和企业服务局'"
+    ) == [(1.0,)]
+    assert query(
+        db, "SELECT disclosure_rate FROM agency_year_summary WHERE agency = '海州区工业和信息化局'"
+    ) == [(None,)]
+
+
+def test_seed_rows_match_expected_json(seed_raw: Path, tmp_path: Path, require_shared: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert _materialize(seed_raw, db, partition_key="2022").success
+    for name in SEEDS_2022:
+        expected = json.loads(
+            (require_shared / "seeds" / f"{name}.expected.json").read_text(encoding="utf-8")
+        )
+        got = query(
+            db,
+            "SELECT category, applicant_type, count FROM applications a JOIN reports r USING (year, report_id) "
+            "WHERE r.source_path = ?",
+            [f"2022/{name}.txt"],
+        )
+        assert sorted(got) == sorted(
+            (a["category"], a["applicant_type"], a["count"]) for a in expected["applications"]
+        )
+
+
+def test_second_run_changes_nothing(seed_raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert _materialize(seed_raw, db, partition_key="2022").success
+    before = table_checksums(db)
+    stamps = query(db, "SELECT report_id, ingested_at FROM reports ORDER BY 1")
+    assert _materialize(seed_raw, db, partition_key="2022").success
+    assert table_checksums(db) == before  # ingested_at included: unchanged reports keep theirs
+    assert query(db, "SELECT report_id, ingested_at FROM reports ORDER BY 1") == stamps
+
+
+def test_written_reports_without_shared(tmp_path: Path) -> None:
+    """Independent of ../shared: reports written by the test, plus one file the extractor rejects."""
+    raw = tmp_path / "raw"
+    write_raw(raw, 2021, ["甲市交通运输局", "乙县财政局"], seed=10)
+    (raw / "2021" / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    (raw / "2021" / "README.md").write_text("notes", encoding="utf-8")  # never a report
+    (raw / "2021" / ".hidden.txt").write_text("x", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    result = _materialize(raw, db, partition_key="2021")
+    assert result.success
+
+    assert query(db, "SELECT status, count(*) FROM reports GROUP BY 1 ORDER BY 1") == [
+        ("ok", 2),
+        ("rejected", 1),
+    ]
+    rejected = query(db, "SELECT source_path, error FROM reports WHERE status = 'rejected'")
+    assert rejected[0][0] == "2021/scan.pdf" and "PDF" in rejected[0][1]
+    assert query(db, "SELECT count(*) FROM applications WHERE year = 2021")[0][0] == 350
+    cells = report_numbers(10)
+    got = dict(
+        ((c, a), n)
+        for c, a, n in query(
+            db, "SELECT category, applicant_type, count FROM applications WHERE agency = '甲市交通运输局'"
+        )
+    )
+    assert got == cells
+    summary = query(
+        db, "SELECT requests_received, handled FROM agency_year_summary WHERE agency = '甲市交通运输局'"
+    )
+    assert summary == [(cells[("new_received", "total")], cells[("total_processed", "total")])]
+
+    # The asset metadata lists the rejected file with its reason.
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert meta["extracted_reports"]["rejected"].value == 1
+    assert "scan.pdf" in meta["extracted_reports"]["rejected_files"].value
+    assert meta["warehouse_year"]["rows_applications"].value == 350
+
+
+def test_pandera_failure_blocks_the_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2021, ["甲市交通运输局"], seed=1)
+    db = tmp_path / "w.duckdb"
+    assert _materialize(raw, db, partition_key="2021").success
+    before = table_checksums(db)
+
+    import assets.ingest as ingest
+    import warehouse.frames as frames
+
+    def corrupt(items):  # an extractor bug: a code the taxonomy does not know
+        built = frames.build_frames(items)
+        apps = built.tables["applications"]
+        built.tables["applications"] = apps.with_columns(
+            apps["category"].replace({"disclosed": "disclosed_typo"}),
+        )
+        return built
+
+    monkeypatch.setattr(ingest, "build_frames", corrupt)
+    write_raw(raw, 2021, ["甲市交通运输局"], seed=2)
+    result = _materialize(raw, db, partition_key="2021")
+    assert not result.success
+    assert _checks(result)[PANDERA_CHECK] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "warehouse_year" not in materialized
+    assert table_checksums(db) == before  # the previous load stands
