@@ -49,8 +49,8 @@ def _proactive(rows: list[tuple[str, str, float | None]]) -> pl.DataFrame:
 
 
 def test_domains_come_from_the_taxonomy() -> None:
-    assert CATEGORY_CODES == [c.code for c in taxonomy().categories]
-    assert APPLICANT_CODES == taxonomy().applicant_codes
+    assert [c.code for c in taxonomy().categories] == CATEGORY_CODES
+    assert taxonomy().applicant_codes == APPLICANT_CODES
 
 
 def test_valid_frame_has_no_failures() -> None:
