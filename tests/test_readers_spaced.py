@@ -1,0 +1,159 @@
+"""Space-aligned text (pdftotext -layout): rows rebuilt from columns, wrapped labels re-joined."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from extract import extract_bytes
+from extract.readers.spaced import chunks_of, rows_from_spaced
+from extract.readers.text import detect_layout
+from tests.conftest import SHARED, expected_for
+from tests.test_readers_pdf import assert_report_matches
+
+HZQ = SHARED / "realdocs" / "hzq2024_working.pdf"
+V7 = "    0    0   0   0    0    0   0"
+
+
+def _pdftotext(pdf: Path, out: Path) -> bytes:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    subprocess.run(["pdftotext", "-layout", str(pdf), str(out)], check=True, timeout=60)
+    return out.read_bytes()
+
+
+def test_hzq2024_pdftotext_layout_matches_expected(require_shared: Path, tmp_path: Path) -> None:
+    if not HZQ.is_file():
+        pytest.skip("realdocs/hzq2024_working.pdf is absent")
+    data = _pdftotext(HZQ, tmp_path / "hzq2024_working.txt")
+    report = extract_bytes(data, "hzq2024_working.txt")
+    assert report.format == "text/spaces"
+    assert_report_matches(report, expected_for(HZQ.with_name("hzq2024_working.expected.json")))
+    assert report.null_cells == 0
+    assert all(c["passed"] is True for c in report.checks)
+
+
+def test_hzq2024_pdftotext_rows(require_shared: Path, tmp_path: Path) -> None:
+    if not HZQ.is_file():
+        pytest.skip("realdocs/hzq2024_working.pdf is absent")
+    text = _pdftotext(HZQ, tmp_path / "hzq.txt").decode("utf-8")
+    rows = rows_from_spaced(text.split("\n"))
+    # Label wrapped over two lines above its numbers.
+    assert [
+        "（二）部分公开（区分处理的，只计这一情 形，不计其他情形）",
+        "9",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "9",
+    ] in rows
+    # Label wrapped over three lines (with a single space inside), numbers on a line of their own.
+    assert ["5.要求行政机关确认或重 新出具已获取信息", *["0"] * 7] in rows
+    # Parent label and leaf on one line stay two cells.
+    assert ["（四）无法提供", "1.本机关不掌握相关政府信息", "31", "0", "0", "0", "0", "0", "31"] in rows
+    # Table 四's numbers: one row of 15 without labels; page numbers gone.
+    assert ["1", "1", "0", "0", "2", "1", "0", "0", "0", "1", "2", "0", "1", "0", "3"] in rows
+    assert not any(len(r) == 1 and r[0].strip().strip("-").isdigit() for r in rows)
+    # A sentence ending in a number is not a table row.
+    assert ["泽区人民政府办公室联系（地址：淮安市洪泽区洪泽湖大道 90"] in rows
+
+
+def test_chunks_split_on_two_spaces_and_numbers() -> None:
+    assert [c.text for c in chunks_of("  4.无正当理由大量反复 申请     0    0 0 0")] == [
+        "4.无正当理由大量反复 申请",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
+    assert [c.text for c in chunks_of("（六）其他处理 0 0")] == ["（六）其他处理", "0", "0"]
+    # One number after a single space ends a sentence, not a row.
+    assert [c.text for c in chunks_of("公开政府常务会议 7")] == ["公开政府常务会议 7"]
+
+
+def test_label_continued_below_its_numbers() -> None:
+    lines = [
+        "      （二）部分公开（区分处理的，只计这一       9    0   0   0    0    0   9",
+        "      情形，不计其他情形）",
+        "      （三）不予公开",
+        "            1.属于国家秘密              " + V7,
+    ]
+    assert rows_from_spaced(lines) == [
+        ["（二）部分公开（区分处理的，只计这一情形，不计其他情形）", "9", "0", "0", "0", "0", "0", "9"],
+        ["（三）不予公开"],
+        ["1.属于国家秘密", *["0"] * 7],
+    ]
+
+
+def test_row_split_by_page_break_and_page_number() -> None:
+    lines = [
+        "            4.无正当理由大量反复申请       " + V7,
+        "            5.要求行政机关确认或重",
+        "",
+        "                                 -3-",
+        "\f            新出具已获取信息        2    0   0   0    0    0   2",
+        "     （六）其他处理                    " + V7,
+    ]
+    assert rows_from_spaced(lines) == [
+        ["4.无正当理由大量反复申请", *["0"] * 7],
+        ["5.要求行政机关确认或重新出具已获取信息", "2", "0", "0", "0", "0", "0", "2"],
+        ["（六）其他处理", *["0"] * 7],
+    ]
+
+
+def test_vertical_label_characters_stay_out_of_leaf_labels() -> None:
+    lines = [
+        "                  （一）予以公开                    50    0         0     0   0   0     50",
+        " 三",
+        "                  （二）部分公开（区分处理的，只计这一情 形，不",
+        " 、                计其他情形）",
+        "                                              9    0         0     0   0   0     9",
+        " 本                         1.属于国家秘密         0     0         0     0   0   0     0",
+    ]
+    rows = rows_from_spaced(lines)
+    assert ["（一）予以公开", "50", "0", "0", "0", "0", "0", "50"] in rows
+    assert rows[-1][-8:] == ["1.属于国家秘密", *["0"] * 7]
+    nine = next(r for r in rows if r[-1] == "9")
+    assert (
+        "".join(nine[:-7])
+        .replace(" ", "")
+        .endswith("（二）部分公开（区分处理的，只计这一情形，不计其他情形）")
+    )
+
+
+def test_table4_header_on_one_page_numbers_on_the_next() -> None:
+    lines = [
+        "     四、政府信息公开行政复议、行政诉讼情况",
+        "          行政复议                              行政诉讼",
+        "结果   结果     其他   尚未      总计",
+        "                                                -4-",
+        "\f",
+        " 1    1      0   0    2   1    0   0   0    1   2   0     1   0   3",
+        "     五、存在的主要问题及改进情况",
+    ]
+    rows = rows_from_spaced(lines)
+    assert ["1", "1", "0", "0", "2", "1", "0", "0", "0", "1", "2", "0", "1", "0", "3"] in rows
+    assert rows[-1] == ["五、存在的主要问题及改进情况"]
+
+
+def test_numbers_without_a_placeable_label_are_not_guessed() -> None:
+    # Numbers alone under a header line that reaches into the value columns: no label can be
+    # given to them, so the row stays label-less and the matcher cannot take it for any category.
+    lines = [
+        "     自然人   商业企业   科研机构   社会公益组织   法律服务机构   其他   总计",
+        "               3    0   0   0    0    0   3",
+    ]
+    rows = rows_from_spaced(lines)
+    assert rows[-1] == ["3", "0", "0", "0", "0", "0", "3"]
+
+
+def test_detect_layout_picks_spaces_for_pdftotext_output() -> None:
+    lines = [
+        f"            {i}.属于某类信息事项            0    0   0   0    0    0   0" for i in range(1, 12)
+    ]
+    assert detect_layout(lines) == "text/spaces"
