@@ -236,7 +236,9 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
         if state == "after":
             continue
         code = _category_index().lookup(leaf)
-        if code is None or len(parts.values) < math.ceil(n_app / 2) or not non_empty_values:
+        # A run-together row holds its whole value text in one cell (extract.glued splits it).
+        min_values = 1 if doc.glued else math.ceil(n_app / 2)
+        if code is None or len(parts.values) < min_values or not non_empty_values:
             continue
         if code in category_rows:
             problems.append(f"table 三 row {code} printed twice; the first is used")
