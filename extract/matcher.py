@@ -202,6 +202,7 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     n_app = len(applicants)
     state = "before"
     category_rows: dict[str, RowParts] = {}
+    blank_rows: set[str] = set()  # table-三 rows read so far only as a row of blank cells
     item_rows: dict[str, RowParts] = {}
     appeal_cells: list[str] = []
     appeals_done = False
@@ -238,11 +239,20 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
         code = _category_index().lookup(leaf)
         # A run-together row holds its whole value text in one cell (extract.glued splits it).
         min_values = 1 if doc.glued else math.ceil(n_app / 2)
-        if code is None or len(parts.values) < min_values or not non_empty_values:
+        if code is None or len(parts.values) < min_values:
             continue
-        if code in category_rows:
+        if not non_empty_values:
+            # A full row of blank cells (an unfilled form; &nbsp; cells of an HTML or DOCX table):
+            # its cells are blank, not missing. A later printing of the row with values wins.
+            if len(parts.values) >= n_app and code not in category_rows:
+                category_rows[code] = parts
+                blank_rows.add(code)
+                state = "t3"
+            continue
+        if code in category_rows and code not in blank_rows:
             problems.append(f"table 三 row {code} printed twice; the first is used")
             continue
+        blank_rows.discard(code)
         category_rows[code] = parts
         state = "t3"
 
