@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from extract import extract_bytes
 from extract.readers.spaced import chunks_of, rows_from_spaced
 from extract.readers.text import detect_layout
+from synth.model import random_report
+from synth.quirks import Quirks
+from synth.render_spaced import render_spaced, render_spaced_text
 from tests.conftest import SHARED, expected_for
 from tests.test_readers_pdf import assert_report_matches
 
@@ -157,3 +163,40 @@ def test_detect_layout_picks_spaces_for_pdftotext_output() -> None:
         f"            {i}.属于某类信息事项            0    0   0   0    0    0   0" for i in range(1, 12)
     ]
     assert detect_layout(lines) == "text/spaces"
+
+
+# ---------------------------------------------------------------------------- synthetic round trips
+
+
+def assert_round_trip(report, data: bytes, name: str, fmt: str) -> None:
+    extracted = extract_bytes(data, name)
+    assert extracted.format == fmt
+    assert extracted.template == report.template
+    assert extracted.year == report.year
+    assert {
+        (r["category"], r["applicant_type"]): r["count"] for r in extracted.applications
+    } == report.applications
+    assert {(r["item"], r["measure"]): r["value"] for r in extracted.proactive} == report.proactive
+    assert {(r["proceeding"], r["outcome"]): r["count"] for r in extracted.appeals} == report.appeals
+    assert extracted.null_cells == report.null_cells()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), quirky=st.booleans())
+def test_spaced_round_trip(seed: int, quirky: bool) -> None:
+    rng = random.Random(seed)
+    report = random_report(
+        rng, agency="青川市生态环境局", year=rng.randint(2019, 2024), blank_cells=rng.randint(0, 3)
+    )
+    quirks = Quirks.random(rng) if quirky else Quirks()
+    assert_round_trip(report, render_spaced(report, rng, quirks), "report.txt", "text/spaces")
+
+
+def test_spaced_rendering_has_the_layout_quirks() -> None:
+    rng = random.Random(7)
+    report = random_report(rng, agency="青川市生态环境局", year=2023)
+    text = render_spaced_text(report, rng)
+    assert "\f" in text  # page breaks …
+    assert any(line.strip().startswith("-") and line.strip().endswith("-") for line in text.split("\n"))
+    # … and the vertical label as single characters at the left edge.
+    assert sum(1 for line in text.split("\n") if line[:2].strip() in set("三、本年度办理结果")) >= 5

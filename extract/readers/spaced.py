@@ -78,7 +78,8 @@ class Fragment:
 
     @property
     def enumerated(self) -> bool:
-        return self.chunks[0].enumerated
+        # The opener may be preceded by a stray character of the vertical label (" 三   （二）…").
+        return any(c.enumerated for c in self.chunks)
 
 
 @dataclass
@@ -223,8 +224,9 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
                 )
                 if opener is not None:
                     group = pending[opener:]
+                    column = group[0].chunks[-1].start  # the leaf's column (a parent may precede it)
                     fits = all(f.end <= value_start for f in group) and all(
-                        _is_continuation(f, group[0].start, value_start) for f in group[1:]
+                        _is_continuation(f, column, value_start) for f in group[1:]
                     )
                     if fits and not (labels and blank_before):
                         head = group
