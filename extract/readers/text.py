@@ -36,7 +36,9 @@ def _is_blank(line: str) -> bool:
 
 _SPACED_ROW = re.compile(r"\S\s{2,}\S+\s{2,}\S")
 # A table-三 label immediately followed by digits: the cells were joined with no separator.
-_RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)\s?\d{3,}")
+# A value glued to its label (no space at all) is enough: no other layout prints that, and a
+# surviving space inside the run (总计13 1000014) must not hide the page.
+_RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)(?:\s?\d{3,}|[\d/／—])")
 
 
 def detect_layout(lines: list[str]) -> str:
