@@ -103,7 +103,7 @@ def parse_piece(piece: str, spec: Spec, followed_by_digit: bool) -> tuple[bool, 
 
 
 def enumerate_splits(
-    run: Run, specs: Sequence[Spec], blocks: Sequence[tuple[int, bool]], cap: int = ROW_CAP
+    run: Run, specs: Sequence[Spec], blocks: Sequence[tuple[int, bool]], cap: int | None = None
 ) -> list[Candidate]:
     """Every split of ``run`` into ``len(specs)`` cells that obeys the local rules.
 
@@ -111,6 +111,7 @@ def enumerate_splits(
     sum of the n-1 before it (C for a table-三 row, D for each table-四 proceeding). Raises
     ``Capped`` when more than ``cap`` splits (or ``NODE_CAP`` steps) would be needed.
     """
+    cap = ROW_CAP if cap is None else cap
     chars, n = run.chars, len(run.chars)
     assert sum(b[0] for b in blocks) == len(specs)
     starts = [0]
