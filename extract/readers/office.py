@@ -1,0 +1,109 @@
+"""Word 97–2003 (.doc) and WPS (.wps) binaries: converted to DOCX by LibreOffice, then read as DOCX.
+
+Both are OLE2 compound files; nothing in Python reads their tables reliably, LibreOffice does.
+Each conversion runs headless with a fresh profile directory (so parallel conversions never
+share a locked profile) under a time limit; on timeout the whole process group is killed,
+since soffice forks helpers that would otherwise outlive it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from extract.document import Document, UnreadableDocument
+from extract.readers import docx
+
+SUFFIXES = frozenset({".doc", ".wps"})
+SIGNATURES = (b"\xd0\xcf\x11\xe0",)  # OLE2 compound file (also XLS, PPT, MSG: refused in read)
+
+TIMEOUT_S = 60.0
+INSTALL_HINT = (
+    "DOC/WPS needs LibreOffice: install it (Debian: apt-get install libreoffice-writer-nogui "
+    "fonts-noto-cjk; macOS: brew install --cask libreoffice) or save the file as DOCX"
+)
+# OLE2 stream names are UTF-16LE in the directory; these tell a Word text from other Office files.
+_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_OTHER_STREAMS = (
+    ("Workbook".encode("utf-16-le"), "an Excel workbook (.xls)"),
+    ("PowerPoint Document".encode("utf-16-le"), "a PowerPoint presentation (.ppt)"),
+    ("__substg1.0_".encode("utf-16-le"), "an Outlook message (.msg)"),
+)
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _kind(data: bytes) -> str:
+    """'doc' for a Word-compatible binary (Kingsoft WPS writes its .wps files in the same format),
+    'wps' for other word-processor binaries LibreOffice can import (MS Works, older WPS);
+    raises for Excel, PowerPoint and Outlook files."""
+    if _WORD_STREAM in data:
+        return "doc"
+    for marker, what in _OTHER_STREAMS:
+        if marker in data:
+            raise UnreadableDocument(f"OLE2 file that is not a Word document: {what}")
+    return "wps"
+
+
+def convert_to_docx(data: bytes, *, suffix: str = ".doc", timeout: float = TIMEOUT_S) -> bytes:
+    """The file converted by LibreOffice headless; UnreadableDocument if that is impossible."""
+    binary = soffice()
+    if binary is None:
+        raise UnreadableDocument(INSTALL_HINT)
+    with tempfile.TemporaryDirectory(prefix="gongkai-soffice-") as tmp:
+        work = Path(tmp)
+        source = work / f"input{suffix}"
+        source.write_bytes(data)
+        out = work / "out"
+        profile = (work / "profile").as_uri()
+        cmd = [
+            binary,
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            f"-env:UserInstallation={profile}",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(out),
+            str(source),
+        ]
+        env = {**os.environ, "HOME": tmp}  # nothing of a conversion lands in the user's home
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # its own process group, so a timeout can kill every helper
+        )
+        try:
+            _stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise UnreadableDocument(
+                f"LibreOffice did not convert the file within {timeout:.0f} s (damaged or password-protected?)"
+            ) from None
+        converted = out / "input.docx"
+        if not converted.is_file():
+            reason = stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = f": {reason[-1][:200]}" if reason else ""
+            raise UnreadableDocument(
+                f"LibreOffice could not convert the file (damaged, encrypted or not a Word document){detail}"
+            )
+        return converted.read_bytes()
+
+
+def read(data: bytes) -> Document:
+    kind = _kind(data)
+    doc = docx.read(convert_to_docx(data, suffix=f".{kind}"))
+    doc.format = kind  # no note: a converted file is not a warning, the format says how it was read
+    return doc
