@@ -544,12 +544,46 @@ def _continues(a: Block, b: Block) -> bool:
     return True
 
 
+def _label_tail(a: Block, b: Block) -> bool:
+    """True when table row ``b`` (top of a page) holds only the rest of the labels of row ``a``
+    (bottom of the previous page), whose numbers were printed before the page break: ``b`` has
+    no values and its text sits only where ``a`` has label text or nothing."""
+    if len(a.cells) != len(b.cells) or len(a.cells) < 3:
+        return False
+    if any(abs(p[0] - q[0]) > 4 or abs(p[1] - q[1]) > 4 for p, q in zip(a.spans, b.spans, strict=True)):
+        return False
+    if any(c.strip() and looks_like_value(c) for c in b.cells) or not any(c.strip() for c in b.cells):
+        return False
+    last_label, values = _value_part(a.cells)
+    if last_label < 0 or not any(v.strip() for v in values):
+        return False
+    return all(not y.strip() for y in b.cells[last_label + 1 :])
+
+
+def _value_tail(a: Block, b: Block) -> bool:
+    """True when row ``b`` (top of a page) holds only the wrapped rest of some value cells of row
+    ``a`` (bottom of the previous page): a number too wide for its cell, cut by the page break
+    (１１ | ９). ``b`` has nothing in ``a``'s label cells and only value text elsewhere."""
+    if len(a.cells) != len(b.cells) or len(a.cells) < 3:
+        return False
+    if any(abs(p[0] - q[0]) > 4 or abs(p[1] - q[1]) > 4 for p, q in zip(a.spans, b.spans, strict=True)):
+        return False
+    last_label, values = _value_part(a.cells)
+    if last_label < 0 or not any(v.strip() for v in values):
+        return False
+    if any(c.strip() for c in b.cells[: last_label + 1]):
+        return False
+    tail = [c for c in b.cells[last_label + 1 :] if c.strip()]
+    return bool(tail) and all(looks_like_value(c) or c.strip().startswith(("(", "（")) for c in tail)
+
+
 def _join_split_rows(blocks: list[Block]) -> list[Block]:
+    """One table row cut in two by a page break becomes one row again."""
     out: list[Block] = []
     for block in blocks:
         if out and block.line is None and out[-1].line is None and block.page == out[-1].page + 1:
             prev = out[-1]
-            if _continues(prev, block):
+            if _continues(prev, block) or _label_tail(prev, block) or _value_tail(prev, block):
                 prev.cells = [x + y for x, y in zip(prev.cells, block.cells, strict=True)]
                 continue
         out.append(block)
