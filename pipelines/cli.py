@@ -63,12 +63,18 @@ def _synth(args: argparse.Namespace) -> int:
     from synth.corpus import write_corpus
 
     out = Path(args.out)
-    if args.if_empty and out.is_dir() and any(p for p in out.rglob("*") if p.is_file() and p.name != "README.md"):
+    if (
+        args.if_empty
+        and out.is_dir()
+        and any(p for p in out.rglob("*") if p.is_file() and p.name != "README.md")
+    ):
         print(f"{out} already holds reports: left as is")
         return 0
     years = parse_years(args.years) or list(range(2019, 2025))
     written = write_corpus(out, agencies=args.agencies, years=years, seed=args.seed)
-    print(f"wrote {len(written)} synthetic reports for {args.agencies} agencies, {years[0]}–{years[-1]}, into {out}")
+    print(
+        f"wrote {len(written)} synthetic reports for {args.agencies} agencies, {years[0]}–{years[-1]}, into {out}"
+    )
     return 0
 
 

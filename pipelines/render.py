@@ -39,7 +39,9 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(_pad(h, w, right=i > 0) for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
     for row in rows:
-        lines.append("  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
     return lines
 
 
@@ -94,7 +96,9 @@ def render_report(report: Report) -> str:
         f"({NULL_MARK} blank/dash, {FLAG_MARK} unreadable)"
     )
     for c in failed:
-        out.append(f"  identity {c['rule']} fails for {c['subject']}: expected {c['expected']}, printed {c['actual']}")
+        out.append(
+            f"  identity {c['rule']} fails for {c['subject']}: expected {c['expected']}, printed {c['actual']}"
+        )
     for w in report.warnings:
         out.append(f"  warning: {w}")
     return "\n".join(out)
