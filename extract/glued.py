@@ -35,7 +35,8 @@ NO_SPLIT = "no split of the run-together digits fits the identities"
 UNDECIDED = "undecided: too many splits to search"
 # Search limits: beyond them the undecided cells are null and flagged, never guessed.
 ROW_CAP = 5000  # splits kept per row (or per table-四 run)
-NODE_CAP = 200_000  # recursion steps per enumeration / per joint search
+STEP_CAP = 200_000  # recursion steps per enumeration of one row's splits
+NODE_CAP = 200_000  # search nodes of the joint A/B search
 
 _UNIT = re.compile(r"(万元|亿元|元|件)\s*$")
 _INT = re.compile(r"0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+")
@@ -109,7 +110,7 @@ def enumerate_splits(
 
     ``blocks`` groups consecutive cells: ``(n, True)`` means the n-th cell of the group is the
     sum of the n-1 before it (C for a table-三 row, D for each table-四 proceeding). Raises
-    ``Capped`` when more than ``cap`` splits (or ``NODE_CAP`` steps) would be needed.
+    ``Capped`` when more than ``cap`` splits (or ``STEP_CAP`` steps) would be needed.
     """
     cap = ROW_CAP if cap is None else cap
     chars, n = run.chars, len(run.chars)
@@ -139,7 +140,7 @@ def enumerate_splits(
         def step(p: int, k: int, running: int | float, known: bool) -> None:
             nonlocal steps
             steps += 1
-            if steps > NODE_CAP:
+            if steps > STEP_CAP:
                 raise Capped
             index = first + k
             later = total_pieces - index - 1  # cells after this one, each at least one char
