@@ -289,6 +289,8 @@ def read(data: bytes) -> Document:
     if "\x00" in text[:2000]:
         raise UnreadableDocument("binary file named like a web page: not an HTML report")
     tree = LexborHTMLParser(_mark_lines(text))
+    # Scripts and styles hold no report text; removing them up front keeps them out of cell text.
+    tree.strip_tags(["script", "style", "noscript", "template"])
     root = tree.body
     if root is None:
         raise UnreadableDocument("HTML page without a body: nothing to read")
