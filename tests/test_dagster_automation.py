@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 from test_warehouse_reports import write_raw
 
 from pipelines.definitions import build_definitions, defs
@@ -62,26 +64,37 @@ def test_schedule_never_asks_before_2019() -> None:
     assert _range(request) == (2019, 2019)
 
 
-def _tick(paths: GongkaiPaths, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"paths": paths})
-    return raw_dir_sensor(context)
+@pytest.fixture(scope="module")
+def instance() -> Iterator[dg.DagsterInstance]:
+    # One ephemeral instance for the module: creating one costs seconds.
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
 
 
-def test_sensor_requests_only_changed_years(tmp_path: Path) -> None:
+def _ticker(instance: dg.DagsterInstance, paths: GongkaiPaths) -> Callable[[str | None], dg.SensorResult]:
+    def tick(cursor: str | None) -> dg.SensorResult:
+        context = dg.build_sensor_context(cursor=cursor, resources={"paths": paths}, instance=instance)
+        return raw_dir_sensor(context)
+
+    return tick
+
+
+def test_sensor_requests_only_changed_years(tmp_path: Path, instance: dg.DagsterInstance) -> None:
     raw = tmp_path / "raw"
     for year in (2020, 2021, 2023):
         write_raw(raw, year, ["甲局"], seed=year)
     (raw / "2017").mkdir()  # outside the partitions: ignored
     paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.duckdb"))
+    _tick = _ticker(instance, paths)
 
-    first = _tick(paths, None)  # no cursor: everything is new
+    first = _tick(None)  # no cursor: everything is new
     assert [_range(r) for r in first.run_requests] == [(2020, 2021), (2023, 2023)]
     assert sorted(json.loads(first.cursor)) == ["2020", "2021", "2023"]
 
-    assert _tick(paths, first.cursor).run_requests == []  # nothing changed
+    assert _tick(first.cursor).run_requests == []  # nothing changed
 
     write_raw(raw, 2021, ["乙局"], seed=5)  # a new file in 2021
-    changed = _tick(paths, first.cursor)
+    changed = _tick(first.cursor)
     assert [_range(r) for r in changed.run_requests] == [(2021, 2021)]
 
     # A touched file (same name and size, new mtime) and a manifest row for 2023 count too.
@@ -90,23 +103,22 @@ def test_sensor_requests_only_changed_years(tmp_path: Path) -> None:
     (raw / "manifest.csv").write_text(
         "path,agency,year\n2023/甲局_2023.txt,甲市甲局,2023\n", encoding="utf-8"
     )
-    again = _tick(paths, changed.cursor)
+    again = _tick(changed.cursor)
     assert [_range(r) for r in again.run_requests] == [(2020, 2020), (2023, 2023)]
     # The same state asked twice yields the same run keys, so Dagster launches it once.
-    assert [r.run_key for r in _tick(paths, changed.cursor).run_requests] == [
-        r.run_key for r in again.run_requests
-    ]
+    assert [r.run_key for r in _tick(changed.cursor).run_requests] == [r.run_key for r in again.run_requests]
 
 
-def test_sensor_reloads_a_removed_year(tmp_path: Path) -> None:
+def test_sensor_reloads_a_removed_year(tmp_path: Path, instance: dg.DagsterInstance) -> None:
     raw = tmp_path / "raw"
     write_raw(raw, 2022, ["甲局"])
     paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.duckdb"))
-    cursor = _tick(paths, None).cursor
+    _tick = _ticker(instance, paths)
+    cursor = _tick(None).cursor
     for f in (raw / "2022").iterdir():
         f.unlink()
     (raw / "2022").rmdir()
-    assert [_range(r) for r in _tick(paths, cursor).run_requests] == [(2022, 2022)]
+    assert [_range(r) for r in _tick(cursor).run_requests] == [(2022, 2022)]
 
 
 def test_run_ingest_summary(tmp_path: Path) -> None:

@@ -24,16 +24,25 @@ def _resources(raw: Path, db: Path) -> dict:
     return {"paths": paths, "year_io": YearPickleIOManager(paths=paths)}
 
 
+_INSTANCE: list[dg.DagsterInstance] = []
+
+
+def _instance() -> dg.DagsterInstance:
+    # One ephemeral instance for the module: creating one costs seconds; runs do not interfere.
+    if not _INSTANCE:
+        _INSTANCE.append(dg.DagsterInstance.ephemeral())
+    return _INSTANCE[0]
+
+
 def _materialize(raw: Path, db: Path, *, partition_key: str | None = None, tags: dict | None = None):
-    with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            ingest_assets,
-            partition_key=partition_key,
-            tags=tags,
-            resources=_resources(raw, db),
-            instance=instance,
-            raise_on_error=False,
-        )
+    return dg.materialize(
+        ingest_assets,
+        partition_key=partition_key,
+        tags=tags,
+        resources=_resources(raw, db),
+        instance=_instance(),
+        raise_on_error=False,
+    )
 
 
 @pytest.fixture
