@@ -31,7 +31,8 @@ _CN = "一二三四五六七八九十"
 # last digits of a table (…10000013.政府信息公开…) must not take them.
 _HEAD_ENUM = rf"(?:[{_CN}]{{1,3}}[、.]|\d[、.]|\([{_CN}\d]{{1,3}}\))\s*"
 _T2 = re.compile(_HEAD_ENUM + r"主动公开政府信息情况")
-_T2_LOOSE = re.compile(r"主动公开政府信息情况|第二十条")
+_T2_UNNUMBERED = re.compile(r"主动公开政府信息情况")  # the heading printed without its 二、
+_T2_FIRST_SECTION = re.compile(r"第二十条第")
 _T3 = re.compile(_HEAD_ENUM + r"收到和处理政府信息公开申请情况")
 _T4 = re.compile(_HEAD_ENUM + r"[^\d。；;]{0,24}?行政复议[^\d。；;]{0,12}?行政诉讼[^\d。；;]{0,6}?情况")
 _AFTER = re.compile(_HEAD_ENUM + r"[^\d。；;]{0,12}?存在的主要问题(?:及改进情况)?")
@@ -178,8 +179,23 @@ def _strip_suffix(label: str, squashed_suffix: str) -> str:
     return label[:i]
 
 
+_DASH_SPLIT = re.compile(r"[/—―–]+|[^/—―–]+")
+
+
+_BEFORE_MINUS = re.compile(r"(?<=[\d.])(?=[-−])")
+
+
 def _value_cells(text: str) -> list[str]:
-    return text.split()
+    """Value text split at spaces, around dashes and before a minus sign: a dash is a cell of
+    its own and a minus sign starts one, so those boundaries are as certain as a space (and each
+    cell then looks like a value to the matcher)."""
+    return [
+        piece
+        for token in text.split()
+        for part in _DASH_SPLIT.findall(token)
+        for piece in _BEFORE_MINUS.split(part)
+        if piece
+    ]
 
 
 def _narrative(chunk: str) -> list[Row]:
@@ -234,7 +250,11 @@ def rows_from_runon(lines: list[str]) -> list[Row]:
         return _narrative(text)  # no table 三 to cut: the matcher will say so
     t3 = _last_before(_T3, text, anchor.start())
     t3_start, t3_body = (t3.start(), t3.end()) if t3 else (anchor.start(), anchor.start())
-    t2 = _last_before(_T2, text, t3_start) or _last_before(_T2_LOOSE, text, t3_start)
+    t2 = (
+        _last_before(_T2, text, t3_start)
+        or _last_before(_T2_UNNUMBERED, text, t3_start)
+        or _T2_FIRST_SECTION.search(text, 0, t3_start)
+    )
     t4 = _T4.search(text, anchor.end())
     after = _AFTER.search(text, t4.end() if t4 else anchor.end())
     t3_end = t4.start() if t4 else (after.start() if after else len(text))
