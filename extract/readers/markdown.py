@@ -1,0 +1,139 @@
+"""Markdown made from a PDF by a converter: pipe tables, ``#`` headings, paragraphs.
+
+What converters do to the template tables (QUIRKS.md "Markdown"):
+
+* tables arrive as pipe rows ``| a | b |`` with a ``|---|---|`` separator line after the first
+  one (dropped here), merged cells as empty cells, ``<br>`` inside a cell for a wrapped label;
+* a label can come detached from its numbers: the label on a row of its own, the numbers on
+  the next row with no label. Such a pair is joined only when the label is a known table-二/三
+  row label and the next row holds values alone — a table-四 value row follows its header
+  cells, which are not row labels, and stays label-less as the matcher expects;
+* cells can be dropped altogether. Nothing is guessed here: a row with the wrong number of
+  value cells reaches the matcher as it is, and the matcher's alignment rule nulls and flags it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from extract.decode import decode
+from extract.document import Document, Row, UnreadableDocument
+from extract.normalize import ARTEFACTS, LabelIndex, leaf_segments
+from extract.values import looks_like_value
+from schemas.taxonomy import TEMPLATES, taxonomy
+
+SUFFIXES = frozenset({".md", ".markdown"})
+
+_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\S)\*(?=\S)|(?<=\S)\*(?!\S)")
+_PIPE = re.compile(r"(?<!\\)\|")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|>)\s+")
+
+
+@cache
+def _row_labels() -> LabelIndex:
+    """Labels of table-二 items and table-三 rows: the rows whose numbers can come detached."""
+    tax = taxonomy()
+    entries = {c.leaf: c.code for c in tax.categories}
+    entries |= {item.label: item.code for t in TEMPLATES for item in tax.proactive[t]}
+    return LabelIndex(entries)
+
+
+def _clean(cell: str) -> str:
+    cell = _BREAK.sub("", cell)
+    cell = _EMPHASIS.sub("", cell)
+    return cell.replace("\\|", "|").replace("&nbsp;", " ").strip()
+
+
+def _cells(line: str) -> Row:
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    return [_clean(c) for c in _PIPE.split(body)]
+
+
+def _is_table_line(lines: list[str], i: int) -> bool:
+    line = lines[i].strip()
+    if line.startswith("|") and line.count("|") >= 2:
+        return True
+    # A table without outer pipes: recognisable only by its separator line.
+    if "|" in line:
+        near = [j for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+        return any(_SEPARATOR.match(lines[j]) for j in near)
+    return False
+
+
+def _labels_only(row: Row) -> bool:
+    cells = [c for c in row if c]
+    return bool(cells) and not any(looks_like_value(c) for c in cells)
+
+
+def _values_only(row: Row) -> bool:
+    cells = [c for c in row if c]
+    return bool(cells) and all(looks_like_value(c) for c in cells)
+
+
+def _is_row_label(row: Row) -> bool:
+    segments = leaf_segments(" ".join(c for c in row if c))
+    return bool(segments) and _row_labels().lookup(segments[-1]) is not None
+
+
+def _join_detached(rows: list[Row]) -> list[Row]:
+    """A known row label followed by a row of values alone: one row, as printed."""
+    out: list[Row] = []
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        if i + 1 < len(rows) and _labels_only(row) and _values_only(rows[i + 1]) and _is_row_label(row):
+            labels = [c for c in row if c]
+            values = rows[i + 1]
+            # Leading empty cells of the value row stood under the label columns.
+            while values and not values[0]:
+                values = values[1:]
+            out.append([*labels, *values])
+            i += 2
+            continue
+        out.append(row)
+        i += 1
+    return out
+
+
+def rows_from_markdown(text: str) -> list[Row]:
+    lines = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    rows: list[Row] = []
+    table: list[Row] = []
+
+    def flush() -> None:
+        if table:
+            rows.extend(_join_detached(table))
+            table.clear()
+
+    for i, line in enumerate(lines):
+        if _SEPARATOR.match(line) and "-" in line:
+            continue
+        if _is_table_line(lines, i):
+            table.append(_cells(line))
+            continue
+        flush()
+        stripped = _LIST_MARK.sub("", _HEADING.sub("", line)).strip()
+        stripped = _clean(stripped)
+        if stripped:
+            rows.append([stripped])
+    flush()
+    return rows
+
+
+def read(data: bytes) -> Document:
+    decoded = decode(data)
+    if decoded.text.count("\x00") > 10:
+        raise UnreadableDocument("binary file: not a markdown report")
+    text = decoded.text
+    doc = Document(rows=rows_from_markdown(text), format="markdown", text=text, encoding=decoded.encoding)
+    if decoded.replaced:
+        doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
+    return doc

@@ -1,0 +1,158 @@
+"""A synthetic report as Markdown made from its PDF by a converter (QUIRKS.md "Markdown").
+
+Headings become ``#`` lines, paragraphs stay paragraphs, each table a pipe table whose first
+row is followed by a ``|---|`` separator; merged cells print empty. Two kinds of damage, as
+converters do:
+
+* ``detach``: a row's label lands on a row of its own and its numbers on the next row;
+* ``drop``: a row loses one value cell (and, as converters that drop cells do, its empty
+  padding cells). Nobody can tell which cell went missing: ``damaged`` lists those rows, whose
+  cells an extractor must leave null.
+
+A null cell prints as a dash, never empty: an empty first or last value cell beside empty
+padding makes the column alignment undecidable even in an undamaged row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+
+from schemas.taxonomy import taxonomy
+from synth.model import SyntheticReport
+from synth.narrative import closing, headings, overview, title
+from synth.quirks import DASHES, Quirks
+from synth.render import APPLICANTS, CHECK_NOTE, CONTENT, LEGAL_PERSONS, _short_name
+from synth.tables import DataRow, appeal_values, proceeding_headers, table2_sections, table3_rows
+
+
+@dataclass
+class MarkdownRendering:
+    text: str
+    damaged: set[tuple[str, str]] = field(default_factory=set)  # (table, row code) with a dropped cell
+
+
+def _line(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("\n", "<br>") for c in cells) + " |"
+
+
+class _Table:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.width = 0
+
+    def row(self, cells: list[str]) -> None:
+        self.lines.append(_line(cells))
+        if len(self.lines) == 1:  # converters put the separator under the first row
+            self.width = len(cells)
+            self.lines.append("|" + "---|" * len(cells))
+
+
+def _data_row(
+    table: _Table,
+    row: DataRow,
+    rng: random.Random,
+    *,
+    detach: float,
+    drop: float,
+    damaged: set[tuple[str, str]],
+    name: str,
+) -> None:
+    lead = ["" if c is None else c for c in row.lead]
+    padding = [""] * row.fill_before
+    values = list(row.values)
+    trailing = [""] * max(0, row.width - len(lead) - len(padding) - len(values))
+    if rng.random() < drop:
+        values.pop(rng.randrange(len(values)))
+        lead, padding, trailing = [c for c in lead if c], [], []
+        damaged.add((name, row.key))
+    if rng.random() < detach:
+        table.row([*lead, *[""] * (len(padding) + len(values) + len(trailing))])
+        table.row([*[""] * len(lead), *padding, *values, *trailing])
+    else:
+        table.row([*lead, *padding, *values, *trailing])
+
+
+def render_markdown_parts(
+    report: SyntheticReport,
+    rng: random.Random,
+    quirks: Quirks | None = None,
+    *,
+    detach: float = 0.1,
+    drop: float = 0.0,
+) -> MarkdownRendering:
+    quirks = dataclasses.replace(quirks or Quirks(), blank_marks=DASHES)
+    tax = taxonomy()
+    out: list[str] = []
+    damaged: set[tuple[str, str]] = set()
+    heads = headings(quirks)
+    short = _short_name(report.agency)
+    problems, others, published = closing(report.agency, short, report.year, rng)
+
+    out += [f"# {title(report.agency, report.year, quirks)}", "", f"## {heads[0]}", ""]
+    for paragraph in overview(report.agency, short, report.year, rng):
+        out += [paragraph, ""]
+
+    # ---- table 二
+    out += [f"## {heads[1]}", ""]
+    t2 = _Table()
+    for section in table2_sections(report, rng, quirks):
+        t2.row([section.title, "", "", ""])
+        t2.row([CONTENT, *section.measures, *[""] * (3 - len(section.measures))])
+        for row in section.rows:
+            _data_row(t2, row, rng, detach=detach, drop=drop, damaged=damaged, name="proactive")
+    out += [*t2.lines, ""]
+
+    # ---- table 三
+    out += [f"## {heads[2]}", ""]
+    labels = [a.label for a in tax.applicant_types]
+    t3 = _Table()
+    width = 3 + len(labels)
+    t3.row([CHECK_NOTE, "", "", APPLICANTS, *[""] * (width - 4)])
+    t3.row(["", "", "", labels[0], LEGAL_PERSONS, *[""] * (len(labels) - 3), labels[-1]])
+    t3.row(["", "", "", "", *labels[1:-1], ""])
+    for row in table3_rows(report, rng, quirks):
+        _data_row(t3, row, rng, detach=detach, drop=drop, damaged=damaged, name="applications")
+    out += [*t3.lines, ""]
+
+    # ---- table 四
+    out += [f"## {heads[3]}", ""]
+    top, sub = proceeding_headers()
+    outcomes = [o.label for o in tax.appeal_outcomes]
+    n = len(outcomes)
+    t4 = _Table()
+    t4.row([top[0], *[""] * (n - 1), top[1], *[""] * (n * len(sub) - 1)])
+    t4.row([*outcomes, *[s for s in sub for s in [s, *[""] * (n - 1)]]])
+    t4.row([*[""] * n, *[o for _ in sub for o in outcomes]])
+    values = appeal_values(report, rng, quirks)
+    if rng.random() < drop:
+        values.pop(rng.randrange(len(values)))
+        damaged.add(("appeals", "appeals"))
+    t4.row(values)
+    out += [*t4.lines, ""]
+
+    out += [
+        f"## {heads[4]}",
+        "",
+        *problems,
+        "",
+        f"## {heads[5]}",
+        "",
+        *others,
+        "",
+        report.agency,
+        "",
+        published,
+    ]
+    return MarkdownRendering("\n".join(out) + "\n", damaged)
+
+
+def render_markdown(
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, **damage: float
+) -> bytes:
+    quirks = quirks or Quirks()
+    return render_markdown_parts(report, rng, quirks, **damage).text.encode(quirks.encoding)
+
+
+__all__ = ["MarkdownRendering", "render_markdown", "render_markdown_parts"]

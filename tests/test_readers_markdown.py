@@ -1,0 +1,123 @@
+"""Markdown converted from PDFs: pipe tables, headings, detached labels, dropped cells."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extract import extract_bytes
+from extract.readers import reader_for
+from extract.readers.markdown import rows_from_markdown
+from schemas.taxonomy import taxonomy
+from synth.model import random_report
+from synth.quirks import Quirks
+from synth.render_markdown import render_markdown, render_markdown_parts
+
+TAX = taxonomy()
+
+SNIPPET = """# 某局2021年政府信息公开工作年度报告
+
+## 二、主动公开政府信息情况
+
+| 第二十条第（一）项 | | | |
+|---|---|---|---|
+| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |
+| **规章** | 0 | 0 | 3 |
+| 行政规范性<br>文件 | | | |
+| | 5 | 1 | 40 |
+
+## 四、政府信息公开行政复议、行政诉讼情况
+
+| 行政复议 | | 行政诉讼 |
+|:---|---|---:|
+| 结果维持 | 总计 | 未经复议直接起诉 |
+| 1 | 1 | 0 |
+
+- 五、存在的主要问题及改进情况
+"""
+
+
+def test_rows_from_markdown() -> None:
+    assert rows_from_markdown(SNIPPET) == [
+        ["某局2021年政府信息公开工作年度报告"],
+        ["二、主动公开政府信息情况"],
+        ["第二十条第（一）项", "", "", ""],
+        ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+        ["规章", "0", "0", "3"],
+        ["行政规范性文件", "5", "1", "40"],  # a detached label joined to its numbers
+        ["四、政府信息公开行政复议、行政诉讼情况"],
+        ["行政复议", "", "行政诉讼"],
+        ["结果维持", "总计", "未经复议直接起诉"],
+        ["1", "1", "0"],  # table 四's values follow header cells, not a row label: left alone
+        ["五、存在的主要问题及改进情况"],
+    ]
+
+
+def test_markdown_reader_claims_md_files() -> None:
+    reader = reader_for(".md", b"# title")
+    assert reader is not None and reader.name == "markdown"
+    assert reader_for(".markdown", b"# title") == reader
+
+
+def _report(seed: int):
+    rng = random.Random(seed)
+    return random_report(
+        rng,
+        agency="青川市生态环境局",
+        year=rng.choice([2019, 2020, 2021, 2022]),
+        blank_cells=rng.choice([0, 0, 2]),
+    )
+
+
+def test_dropped_cell_nulls_its_row_only() -> None:
+    report = _report(3)
+    parts = render_markdown_parts(report, random.Random(5), detach=0.0, drop=0.0)
+    # Drop the first value of 予以公开 (and its padding) by hand: 6 numbers for 7 columns.
+    lines = parts.text.split("\n")
+    i = next(k for k, line in enumerate(lines) if "予以公开" in line)
+    cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+    labels = [c for c in cells[:3] if c]
+    values = cells[-7:]
+    lines[i] = "| " + " | ".join([*labels, *values[1:]]) + " |"
+    extracted = extract_bytes("\n".join(lines).encode(), "report.md")
+    assert extracted.format == "markdown"
+    counts = {(r["category"], r["applicant_type"]): r["count"] for r in extracted.applications}
+    assert [counts[("disclosed", a)] for a in TAX.applicant_codes] == [None] * 7
+    flagged = {f["reason"] for f in extracted.flags if f["row"] == "disclosed"}
+    assert flagged == {"row has 6 of 7 value cells"}
+    assert counts == {
+        k: (None if k[0] == "disclosed" else v) for k, v in report.applications.items() if k in counts
+    }
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**9), st.booleans(), st.sampled_from([0.0, 0.05, 0.2]), st.sampled_from([0.0, 0.05]))
+def test_round_trip(seed: int, quirky: bool, detach: float, drop: float) -> None:
+    report = _report(seed)
+    rng = random.Random(seed + 1)
+    quirks = Quirks.random(rng) if quirky else Quirks()
+    parts = render_markdown_parts(report, rng, quirks, detach=detach, drop=drop)
+    extracted = extract_bytes(parts.text.encode(quirks.encoding), "report.md")
+    assert extracted.format == "markdown"
+    assert (extracted.template, extracted.year) == (report.template, report.year)
+    for row in extracted.applications:
+        key = (row["category"], row["applicant_type"])
+        damaged = ("applications", key[0]) in parts.damaged
+        assert row["count"] == (None if damaged else report.applications[key]), key
+    for row in extracted.proactive:
+        key = (row["item"], row["measure"])
+        damaged = ("proactive", key[0]) in parts.damaged
+        assert row["value"] == (None if damaged else report.proactive[key]), key
+    for row in extracted.appeals:
+        key = (row["proceeding"], row["outcome"])
+        damaged = ("appeals", "appeals") in parts.damaged
+        assert row["count"] == (None if damaged else report.appeals[key]), key
+
+
+def test_render_markdown_bytes() -> None:
+    data = render_markdown(_report(11), random.Random(2), Quirks(encoding="gb18030"))
+    extracted = extract_bytes(data, "report.markdown")
+    assert extracted.format == "markdown"
+    assert extracted.encoding in ("gb18030", "gbk")
