@@ -50,6 +50,10 @@ def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, **_COMMON)
 def raw_files(context: dg.AssetExecutionContext, paths: GongkaiPaths) -> dg.Output[dict[str, YearFiles]]:
     """Report files under ``raw/<year>/`` with their sha256, and their manifest rows."""
+    if not paths.raw.is_dir():
+        # A missing year folder means "no reports that year" and empties it in the warehouse; a
+        # missing raw folder is a misconfiguration and must not empty every requested year.
+        raise dg.Failure(f"raw folder {paths.raw} does not exist (set GONGKAI_RAW or the paths resource)")
     manifest = read_manifest(paths.raw)
     out: dict[str, YearFiles] = {}
     for key in context.partition_keys:

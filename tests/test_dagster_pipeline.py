@@ -198,3 +198,51 @@ def test_pandera_failure_blocks_the_load(tmp_path: Path, monkeypatch: pytest.Mon
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "warehouse_year" not in materialized
     assert table_checksums(db) == before  # the previous load stands
+
+
+def test_manifest_metadata_reaches_the_extractor(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2021, ["甲市交通运输局", "乙县财政局"], seed=4)
+    (raw / "manifest.csv").write_text(
+        "path,agency,year\n"
+        "2021/甲市交通运输局_2021.txt,甲市交通运输局（更名后）,2021\n"
+        "2021/乙县财政局_2021.txt,,2020\n"  # the manifest says 2020, the folder 2021: rejected, both named
+        "../outside.txt,x,2021\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "w.duckdb"
+    result = _materialize(raw, db, partition_key="2021")
+    assert result.success
+    rows = query(db, "SELECT source_path, agency, agency_source, status, error FROM reports ORDER BY 1")
+    assert rows[0][:4] == ("2021/乙县财政局_2021.txt", "乙县财政局", "title", "rejected")
+    assert "2020" in rows[0][4] and "2021" in rows[0][4]
+    assert rows[1][:4] == ("2021/甲市交通运输局_2021.txt", "甲市交通运输局（更名后）", "manifest", "ok")
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert "outside the raw folder" in meta["raw_files"]["problems"].value
+
+
+def test_missing_raw_folder_fails_without_touching_the_warehouse(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2021, ["甲市交通运输局"])
+    db = tmp_path / "w.duckdb"
+    assert _materialize(raw, db, partition_key="2021").success
+    before = table_checksums(db)
+    assert not _materialize(tmp_path / "nowhere", db, partition_key="2021").success
+    assert table_checksums(db) == before
+
+
+def test_synthetic_corpus_ingests_cleanly(tmp_path: Path) -> None:
+    """With the synthetic generator (synth/, written concurrently): every file accounted for."""
+    corpus = pytest.importorskip("synth.corpus")
+    from pipelines.ingest import run_ingest
+
+    raw = tmp_path / "raw"
+    corpus.write_corpus(raw, agencies=3, years=range(2020, 2022), seed=0)
+    summary = run_ingest(raw_dir=raw, db_path=tmp_path / "w.duckdb")
+    assert sorted(summary.years) == [2020, 2021]
+    for year in summary.years.values():
+        assert year.validation_failures == [] and year.loaded
+        assert year.rows["reports"] + len(year.duplicates) == year.files
