@@ -133,7 +133,7 @@ def test_folder_year_mismatch_is_rejected_naming_both_years() -> None:
     [
         (b"", "a.txt", "empty file"),
         (b"   \n\t", "a.txt", "empty file"),
-        (b"%PDF-1.7 ...", "a.txt", "unsupported file type: PDF"),
+        (b"%PDF-1.7 ...", "a.txt", "damaged PDF"),  # PDFs are read now, whatever the name
         (b"\x89PNG\r\n\x1a\n....", "scan.png", "unsupported file type: a PNG image"),
         (b"PK\x03\x04....", "table.xlsx", "unsupported file type: a zip container"),
         (TITLE.encode(), "a.txt", "no table 三 found"),
