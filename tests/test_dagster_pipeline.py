@@ -135,7 +135,7 @@ def test_written_reports_without_shared(tmp_path: Path) -> None:
     """Independent of ../shared: reports written by the test, plus one file the extractor rejects."""
     raw = tmp_path / "raw"
     write_raw(raw, 2021, ["甲市交通运输局", "乙县财政局"], seed=10)
-    (raw / "2021" / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    (raw / "2021" / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n not a report")
     (raw / "2021" / "README.md").write_text("notes", encoding="utf-8")  # never a report
     (raw / "2021" / ".hidden.txt").write_text("x", encoding="utf-8")
     db = tmp_path / "w.duckdb"
@@ -147,7 +147,7 @@ def test_written_reports_without_shared(tmp_path: Path) -> None:
         ("rejected", 1),
     ]
     rejected = query(db, "SELECT source_path, error FROM reports WHERE status = 'rejected'")
-    assert rejected[0][0] == "2021/scan.pdf" and "PDF" in rejected[0][1]
+    assert rejected[0][0] == "2021/scan.png" and rejected[0][1]  # the reason is the extractor's
     assert query(db, "SELECT count(*) FROM applications WHERE year = 2021")[0][0] == 350
     cells = report_numbers(10)
     got = dict(
@@ -168,7 +168,7 @@ def test_written_reports_without_shared(tmp_path: Path) -> None:
         for e in result.get_asset_materialization_events()
     }
     assert meta["extracted_reports"]["rejected"].value == 1
-    assert "scan.pdf" in meta["extracted_reports"]["rejected_files"].value
+    assert "scan.png" in meta["extracted_reports"]["rejected_files"].value
     assert meta["warehouse_year"]["rows_applications"].value == 350
 
 
