@@ -218,7 +218,7 @@ def test_typos_stay_close_to_their_own_leaf() -> None:
     assert candidates and all(len(leaf) >= 8 for leaf in candidates)  # never on short labels
     rng = random.Random(0)
     for leaf in candidates:
-        for _ in range(20):
+        for _ in range(6):
             typo = misspell(leaf, rng)
             own = levenshtein(typo, leaf)
             assert 0 < own <= len(leaf) // 4
