@@ -159,7 +159,7 @@ def run_ingest(
             span = str(first) if first == last else f"{first}–{last}"
             say(f"ingesting {span} from {paths.raw}")
             result = job.execute_in_process(
-                instance=instance, tags=range_tags(first, last), raise_on_error=False
+                instance=instance, tags=range_tags(first, last), run_config=_QUIET, raise_on_error=False
             )
             summary.run_ids.append(result.run_id)
             errors = _step_errors(result)
