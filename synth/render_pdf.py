@@ -77,8 +77,11 @@ def _widths(table, widths_cm: list[float], Cm) -> None:
             cell.width = Cm(w)
 
 
-def build_docx(report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None) -> bytes:
-    """The report as a DOCX (python-docx): narrative paragraphs and three ruled tables."""
+def build_docx(
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, *, ruled: bool = True
+) -> bytes:
+    """The report as a DOCX (python-docx): narrative paragraphs and three tables, ruled unless
+    ``ruled`` is false (a PDF whose tables have no drawn borders)."""
     quirks = quirks or Quirks()
     Document, OxmlElement, qn, Cm, Pt = _docx_module()
     tax = taxonomy()
@@ -97,7 +100,8 @@ def build_docx(report: SyntheticReport, rng: random.Random, quirks: Quirks | Non
     for section in table2_sections(report, rng, quirks):
         width = 1 + len(section.measures)
         t = doc.add_table(rows=2 + len(section.rows), cols=4)
-        _grid(t, OxmlElement, qn)
+        if ruled:
+            _grid(t, OxmlElement, qn)
         t.cell(0, 0).merge(t.cell(0, 3)).text = section.title
         header = [CONTENT, *section.measures]
         spans = _spans(width, 4)
@@ -117,7 +121,8 @@ def build_docx(report: SyntheticReport, rng: random.Random, quirks: Quirks | Non
     labels = [a.label for a in tax.applicant_types]
     n = len(labels)
     t = doc.add_table(rows=3 + len(rows), cols=3 + n)
-    _grid(t, OxmlElement, qn)
+    if ruled:
+        _grid(t, OxmlElement, qn)
     t.cell(0, 0).merge(t.cell(2, 2)).text = CHECK_NOTE
     t.cell(0, 3).merge(t.cell(0, 3 + n - 1)).text = "申请人情况"
     t.cell(1, 3).merge(t.cell(2, 3)).text = labels[0]
@@ -163,7 +168,8 @@ def build_docx(report: SyntheticReport, rng: random.Random, quirks: Quirks | Non
     top, sub = proceeding_headers()
     m = len(outcomes)
     t = doc.add_table(rows=4, cols=m * 3)
-    _grid(t, OxmlElement, qn)
+    if ruled:
+        _grid(t, OxmlElement, qn)
     t.cell(0, 0).merge(t.cell(0, m - 1)).text = top[0]
     t.cell(0, m).merge(t.cell(0, 3 * m - 1)).text = top[1]
     for k, o in enumerate(outcomes):
@@ -226,10 +232,12 @@ def docx_to_pdf(docx: bytes, *, timeout: float = SOFFICE_TIMEOUT_S) -> bytes:
         return (work / "report.pdf").read_bytes()
 
 
-def render_pdf(report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None) -> bytes:
+def render_pdf(
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, *, ruled: bool = True
+) -> bytes:
     """The report as PDF bytes. Raises ``SofficeMissing`` when LibreOffice is absent."""
     # Our own DOCX (not another renderer's): its ruled grid and merges are what this PDF tests.
-    docx = build_docx(report, rng, quirks)
+    docx = build_docx(report, rng, quirks, ruled=ruled)
     return docx_to_pdf(docx)
 
 

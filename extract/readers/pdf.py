@@ -634,24 +634,27 @@ def _paragraphs(blocks: list[Block]) -> list[Row]:
 
 
 def _spaced_fallback(page: PageContent) -> list[str]:
-    """A page without ruled tables as ``pdftotext -layout``-like text (one column per half em)."""
-    from extract.readers.spaced import rows_from_spaced  # noqa: F401  (fails early if absent)
-
+    """A page without ruled tables as ``pdftotext -layout``-like text: one column per em, a
+    gap wider than about half an em between glyphs is a cell gap (two or more spaces)."""
     lines = _lines(page.glyphs)
     if not lines:
         return []
-    unit = median(g.bottom - g.top for g in page.glyphs) / 2
+    unit = median(g.bottom - g.top for g in page.glyphs)
     left = min(ln.x0 for ln in lines)
     out: list[str] = []
     for line in lines:
         buf = ""
+        prev: Glyph | None = None
         for g in line.glyphs:
-            col = round((g.x0 - left) / unit)
-            if col > len(buf):
+            if prev is not None and g.x0 - prev.x1 > 0.6 * unit:
+                col = max(round((g.x0 - left) / unit), len(buf) + 2)
                 buf += " " * (col - len(buf))
-            elif buf and col < len(buf) and buf[-1] != " " and g.text.isdigit() and not buf[-1].isdigit():
+            elif prev is None:
+                buf = " " * round((g.x0 - left) / unit)
+            elif g.x0 - prev.x1 > 0.2 * unit:
                 buf += " "
             buf += g.text
+            prev = g
         out.append(buf)
     return out
 
