@@ -27,7 +27,10 @@ SUFFIXES = frozenset({".txt", ".text", ""})
 _BLANK_LINE = re.compile(r"^[\s\u3000\u2002\u2003\u00a0]*$")
 _PIPES_ONLY = re.compile(r"^\s*\|+\s*$")
 # A line that cannot be a non-first cell of a table row: a section heading or a paragraph.
-_NARRATIVE = re.compile(r"^(?:[一二三四五六七八九十]+、|.{60,})")
+_NARRATIVE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|.{60,})"
+    r"|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼情况|存在的主要问题|其他需要报告的事项"
+)
 
 
 def _is_blank(line: str) -> bool:
@@ -38,7 +41,7 @@ _SPACED_ROW = re.compile(r"\S\s{2,}\S+\s{2,}\S")
 # A table-三 label immediately followed by digits: the cells were joined with no separator.
 # A value glued to its label (no space at all) is enough: no other layout prints that, and a
 # surviving space inside the run (总计13 1000014) must not hide the page.
-_RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)(?:\s?\d{3,}|[\d/／—])")
+_RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)(?:[ ]?\d{3,}|[\d/／—])")
 
 
 def detect_layout(lines: list[str]) -> str:
@@ -143,7 +146,7 @@ def _pipes_layout(lines: list[str]) -> list[Row]:
             current is None
             or after_row_end
             or (cell is not None and looks_like_value(cell))
-            or _NARRATIVE.match(line)
+            or _NARRATIVE.search(line)
         ):
             close_row()
             rows.append([line])
