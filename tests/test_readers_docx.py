@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import time
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -171,9 +170,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 def _rejected(data: bytes, name: str = "bad.docx") -> str:
-    start = time.perf_counter()
+    # Refused before expansion: a real expansion would exhaust memory or hang the suite.
     report = extract_bytes(data, name)
-    assert time.perf_counter() - start < 2.0  # refused quickly, never expanded
     assert report.status == "rejected"
     return report.error
 

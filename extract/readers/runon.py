@@ -179,7 +179,9 @@ def _strip_suffix(label: str, squashed_suffix: str) -> str:
     return label[:i]
 
 
-_DASH_SPLIT = re.compile(r"[/—―–]+|[^/—―–]+")
+# Each blank mark is a cell of its own: "/—" is two cells. A doubled em dash "——" is read as
+# one mark (the common way to print "none"); a lone "—", "/" or "–" is one mark each.
+_DASH_SPLIT = re.compile(r"——|[/—―–]|[^/—―–]+")
 
 
 _BEFORE_MINUS = re.compile(r"(?<=[\d.])(?=[-−])")
