@@ -31,8 +31,10 @@ lint: setup
 bench: setup
 	$(UV) run python -m bench.run
 
+# The Dagster UI with a persistent instance (run history, schedule and sensor state) under data/.
 dev: setup
-	$(UV) run dagster dev -w workspace.yaml
+	mkdir -p data/dagster_home
+	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(UV) run dagster dev -w workspace.yaml
 
 clean-warehouse:
 	rm -f data/warehouse.duckdb data/warehouse.duckdb.wal
