@@ -92,6 +92,8 @@ def test_label_typos_match_tolerantly_but_short_labels_exactly() -> None:
         ("标题: 平潭综合实验区2021年度政府信息公开工作年度报告", "平潭综合实验区", 2021),
         ("广州开发区民营经济和企业服务局2022年度  政府政务公开信息工作报告", "广州开发区民营经济和企业服务局", 2022),
         ("2022年度 政府政务公开信息工作报告", None, 2022),
+        ("   淮安市洪泽区人民政府\n  2024 年政府信息公开工作年度报告", "淮安市洪泽区人民政府", 2024),
+        ("一、总体情况\n2024 年政府信息公开工作年度报告", None, 2024),
     ],
 )
 def test_title_metadata(text: str, agency: str | None, year: int) -> None:
