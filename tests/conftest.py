@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,31 @@ def shared_files(folder: str, pattern: str) -> list[Path]:
 
 def expected_for(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+TABLE_KEYS = {
+    "applications": (("category", "applicant_type"), "count"),
+    "proactive": (("item", "measure"), "value"),
+    "appeals": (("proceeding", "outcome"), "count"),
+}
+
+
+def keyed(rows: list[dict[str, Any]], keys: tuple[str, ...], value: str) -> dict[tuple, Any]:
+    return {tuple(r[k] for k in keys): r[value] for r in rows}
+
+
+def assert_tables_match(got: Any, expected: dict[str, Any], *, agency: bool = True) -> None:
+    """``got`` (a Report or its JSON) has exactly the expected template, year, agency and cells.
+
+    Cells are compared keyed, not by position: expected files list them row- or column-major.
+    """
+    as_dict = got if isinstance(got, dict) else got.to_json()
+    assert as_dict["status"] in ("ok", "warning"), as_dict["error"]
+    fields = ("template", "year", "agency") if agency else ("template", "year")
+    assert {f: as_dict[f] for f in fields} == {f: expected[f] for f in fields}
+    for table, (keys, value) in TABLE_KEYS.items():
+        assert keyed(as_dict[table], keys, value) == keyed(expected[table], keys, value), table
+        assert len(as_dict[table]) == len(expected[table]), table
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.cli import main, parse_years
 from schemas.taxonomy import taxonomy
-from tests.conftest import expected_for, shared_files
+from tests.conftest import assert_tables_match, expected_for, shared_files
 
 DOCUMENTS = [
     p for p in shared_files("seeds", "*.txt") + shared_files("realdocs", "*") if not p.name.endswith(".json")
@@ -35,18 +35,7 @@ def test_extract_json_matches_every_expected_file(path: Path, capsys: pytest.Cap
     assert code == 0
     assert got.keys() >= CONTRACT_KEYS
     assert got["file"] == str(path)
-    for key in ("agency", "year", "template"):
-        assert got[key] == expected[key], key
-    for table, keys, value in (
-        ("applications", ("category", "applicant_type"), "count"),
-        ("proactive", ("item", "measure"), "value"),
-        ("appeals", ("proceeding", "outcome"), "count"),
-    ):
-        # Compared as keyed values: the expected files list cells row- or column-major.
-        assert {tuple(r[k] for k in keys): r[value] for r in got[table]} == {
-            tuple(r[k] for k in keys): r[value] for r in expected[table]
-        }, table
-        assert len(got[table]) == len(expected[table])
+    assert_tables_match(got, expected)
 
 
 def test_every_expected_document_is_covered(require_shared: Path) -> None:

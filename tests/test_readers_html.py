@@ -14,14 +14,13 @@ from extract import extract_bytes, extract_path
 from extract.document import Document
 from extract.matcher import match
 from extract.readers import html
-from extract.report import Report
 from schemas.taxonomy import taxonomy
 from synth.corpus import expected_json
 from synth.model import random_report
 from synth.names import make_agency
 from synth.quirks import Quirks
 from synth.render_html import render_html
-from tests.conftest import expected_for
+from tests.conftest import assert_tables_match, expected_for, keyed
 
 
 def _blank_table3(values_for: dict[str, list[str]]) -> Document:
@@ -65,39 +64,17 @@ def test_matcher_ignores_blank_rows_shorter_than_the_applicant_columns() -> None
 SHANGHAI = "2019年上海市人民政府办公厅政府信息公开工作年度报告.content"
 
 
-def _keyed(rows: list[dict], *keys: str, value: str) -> dict[tuple, object]:
-    return {tuple(r[k] for k in keys): r[value] for r in rows}
-
-
-def assert_values_match(report: Report, expected: dict) -> None:
-    assert report.status in ("ok", "warning"), report.error
-    assert (report.template, report.year, report.agency) == (
-        expected["template"],
-        expected["year"],
-        expected["agency"],
-    )
-    assert _keyed(report.applications, "category", "applicant_type", value="count") == _keyed(
-        expected["applications"], "category", "applicant_type", value="count"
-    )
-    assert _keyed(report.proactive, "item", "measure", value="value") == _keyed(
-        expected["proactive"], "item", "measure", value="value"
-    )
-    assert _keyed(report.appeals, "proceeding", "outcome", value="count") == _keyed(
-        expected["appeals"], "proceeding", "outcome", value="count"
-    )
-
-
 def test_shanghai_2019_page_matches_expected(require_shared: Path) -> None:
     path = require_shared / "realdocs" / f"{SHANGHAI}.html"
     report = extract_path(path)
-    assert_values_match(report, expected_for(path.with_name(f"{SHANGHAI}.expected.json")))
+    assert_tables_match(report, expected_for(path.with_name(f"{SHANGHAI}.expected.json")))
     assert (report.format, report.encoding, report.status) == ("html", "utf-8", "warning")
     # notes: 126 blank cells in table 三 and 9 in table 四; all blank (&nbsp;), none unreadable.
     assert report.null_cells == 135
     assert report.warnings == ["135 cells are null (blank, dash or unreadable)"]
     assert report.flags == []
     assert (
-        _keyed(report.proactive, "item", "measure", value="unit")[
+        keyed(report.proactive, ("item", "measure"), "unit")[
             ("centralized_procurement", "procurement_amount")
         ]
         == "元"
@@ -240,5 +217,5 @@ def test_synthetic_html_round_trip(seed: int, year: int, blanks: int) -> None:
     data = render_html(report, rng, Quirks.random(rng))
     extracted = extract_bytes(data, "report.html")
     assert extracted.format == "html"
-    assert_values_match(extracted, expected_json(report))
+    assert_tables_match(extracted, expected_json(report))
     assert extracted.null_cells == report.null_cells()

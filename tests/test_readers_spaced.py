@@ -17,8 +17,7 @@ from extract.readers.text import detect_layout
 from synth.model import random_report
 from synth.quirks import Quirks
 from synth.render_spaced import render_spaced, render_spaced_text
-from tests.conftest import SHARED, expected_for
-from tests.test_readers_pdf import assert_report_matches
+from tests.conftest import SHARED, assert_tables_match, expected_for
 
 HZQ = SHARED / "realdocs" / "hzq2024_working.pdf"
 V7 = "    0    0   0   0    0    0   0"
@@ -37,7 +36,7 @@ def test_hzq2024_pdftotext_layout_matches_expected(require_shared: Path, tmp_pat
     data = _pdftotext(HZQ, tmp_path / "hzq2024_working.txt")
     report = extract_bytes(data, "hzq2024_working.txt")
     assert report.format == "text/spaces"
-    assert_report_matches(report, expected_for(HZQ.with_name("hzq2024_working.expected.json")))
+    assert_tables_match(report, expected_for(HZQ.with_name("hzq2024_working.expected.json")))
     assert report.null_cells == 0
     assert all(c["passed"] is True for c in report.checks)
 
