@@ -17,9 +17,10 @@ from extract import REJECTED, Report, extract_bytes
 from pipelines.partitions import years_partitions
 from pipelines.resources import GongkaiPaths
 from schemas.models import validate_frames
+from warehouse.agencies import build_directory
 from warehouse.db import LoadResult, failed_identities, load_year, query
 from warehouse.frames import TABLES, Extracted, build_frames
-from warehouse.inventory import read_manifest, scan_year
+from warehouse.inventory import read_manifest, scan_partition
 
 # BackfillPolicy is "beta" in Dagster 1.13; we rely on it knowingly, the warning is noise in the CLI.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -28,6 +29,7 @@ IO_MANAGER = "year_io"
 GROUP = "gongkai"
 PANDERA_CHECK = "pandera_models"
 IDENTITY_CHECK = "identities"
+CONTINUITY_CHECK = "carryover_continuity"
 _COMMON: dict[str, Any] = {
     "partitions_def": years_partitions,
     # A backfill over 2019–2025 is one run: one process, one extractor warm-up, one writer.
@@ -49,24 +51,30 @@ def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
 # ----------------------------------------------------------------------------------- raw_files
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, **_COMMON)
 def raw_files(context: dg.AssetExecutionContext, paths: GongkaiPaths) -> dg.Output[dict[str, YearFiles]]:
-    """Report files under ``raw/<year>/`` with their sha256, and their manifest rows."""
+    """Report files of each year (``raw/<year>/``, or the manifest's year) with their sha256,
+    their manifest rows, and the agency directory (agencies.csv + manifest)."""
     if not paths.raw.is_dir():
         # A missing year folder means "no reports that year" and empties it in the warehouse; a
         # missing raw folder is a misconfiguration and must not empty every requested year.
         raise dg.Failure(f"raw folder {paths.raw} does not exist (set GONGKAI_RAW or the paths resource)")
     manifest = read_manifest(paths.raw)
+    agencies = build_directory(paths.agencies, manifest)
     out: dict[str, YearFiles] = {}
     for key in context.partition_keys:
         year = int(key)
-        files = scan_year(paths.raw, year)
+        files = scan_partition(paths.raw, year, manifest)
         entries = manifest.for_year(year)
         present = {f.relative for f in files}
-        problems = list(manifest.problems) + [
-            f"manifest.csv lists {path}, which is not in the raw folder"
-            for path in entries
-            if path not in present
-        ]
-        out[key] = YearFiles(year=year, files=files, manifest=entries, problems=problems)
+        problems = (
+            list(manifest.problems)
+            + list(agencies.problems)
+            + [
+                f"manifest.csv lists {path}, which is not in the raw folder"
+                for path in entries
+                if path not in present
+            ]
+        )
+        out[key] = YearFiles(year=year, files=files, manifest=entries, problems=problems, agencies=agencies)
     total = sum(len(y.files) for y in out.values())
     problems = sorted({p for y in out.values() for p in y.problems})
     return dg.Output(
@@ -115,7 +123,13 @@ def extracted_reports(
     out: dict[str, ExtractedYear] = {}
     for key, year_files in raw_files.items():
         items = [_extract_one(year_files, i) for i in range(len(year_files.files))]
-        out[key] = ExtractedYear(year=year_files.year, items=items, problems=year_files.problems)
+        out[key] = ExtractedYear(
+            year=year_files.year,
+            items=items,
+            problems=year_files.problems,
+            manifest=year_files.manifest,
+            agencies=year_files.agencies,
+        )
         context.log.info(f"{key}: {len(items)} files extracted")
     rejected = [f"`{path}`: {reason}" for y in out.values() for path, reason in y.rejected()]
     return dg.Output(
@@ -149,8 +163,13 @@ def validated_frames(
     """The warehouse frames of each year, checked lazily against the pandera models."""
     out: dict[str, ValidatedYear] = {}
     for key, extracted in extracted_reports.items():
-        frames = build_frames(extracted.items)
-        out[key] = ValidatedYear(year=extracted.year, frames=frames, failures=validate_frames(frames.tables))
+        frames = build_frames(extracted.items, extracted.manifest, extracted.agencies)
+        out[key] = ValidatedYear(
+            year=extracted.year,
+            frames=frames,
+            failures=validate_frames(frames.tables),
+            agencies=extracted.agencies,
+        )
     failures = [f | {"year": v.year} for v in out.values() for f in v.failures]
     rows = {t: sum(v.frames[t].height for v in out.values()) for t in TABLES}
     duplicates = [d for v in out.values() for d in v.frames.duplicates]
@@ -182,7 +201,13 @@ def validated_frames(
             IDENTITY_CHECK,
             asset="warehouse_year",
             description="Identities A–D hold in every loaded report (source arithmetic; warns only).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            CONTINUITY_CHECK,
+            asset="warehouse_year",
+            description="Identity E: carried_over(N) = carried_forward(N−1) of the same agency "
+            "(view carryover_continuity, 总计 column; warns only).",
+        ),
     ],
     **_COMMON,
 )
@@ -195,8 +220,10 @@ def warehouse_year(
         raise dg.Failure(f"pandera failures in {', '.join(invalid)}: not loading (see {PANDERA_CHECK})")
     results: list[LoadResult] = []
     for key, validated in sorted(validated_frames.items()):
-        result = load_year(paths.db, validated.year, validated.frames)
+        result = load_year(paths.db, validated.year, validated.frames, validated.agencies)
         context.log.info(f"{key}: loaded {result.rows}")
+        for report_id, old_year in result.moved:
+            context.log.info(f"{key}: report {report_id} moved here from {old_year}")
         results.append(result)
     years = [r.year for r in results]
     failed = failed_identities(paths.db, years)
@@ -205,6 +232,14 @@ def warehouse_year(
         "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
         "WHERE list_contains(?, year) ORDER BY source_path, rule, subject",
         [years],
+    )
+    # Identity E of the loaded years and of the years after them (their carried_over refers here).
+    breaks = query(
+        paths.db,
+        "SELECT agency, year, carried_over, previous_carried_forward FROM carryover_continuity "
+        "WHERE applicant_type = 'total' AND passed = false "
+        "AND (list_contains(?, year) OR list_contains(?, year - 1)) ORDER BY agency, year",
+        [years, years],
     )
     return dg.MaterializeResult(
         metadata={
@@ -224,7 +259,21 @@ def warehouse_year(
                         [f"`{p}` {r}/{s}: expected {e}, printed {a}" for p, r, s, e, a in where]
                     ),
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name=CONTINUITY_CHECK,
+                passed=not breaks,
+                severity=dg.AssetCheckSeverity.WARN,  # two reports disagree; neither is ours to fix
+                metadata={
+                    "breaks": len(breaks),
+                    "where": _md_list(
+                        [
+                            f"{agency} {year}: carried over {over}, but {year - 1} carried forward {fwd}"
+                            for agency, year, over, fwd in breaks
+                        ]
+                    ),
+                },
+            ),
         ],
     )
 

@@ -21,7 +21,7 @@ from pipelines.partitions import partition_years, range_tags, year_ranges
 from pipelines.resources import GongkaiPaths, YearPickleIOManager
 from warehouse.db import query
 from warehouse.frames import TABLES
-from warehouse.inventory import year_folders
+from warehouse.inventory import years_present
 
 
 @dataclass
@@ -140,7 +140,7 @@ def run_ingest(
         db_path=str(db_path) if db_path else None,
     )
     summary = IngestSummary(raw_dir=paths.raw, db_path=paths.db)
-    wanted = sorted(set(years if years is not None else year_folders(paths.raw)))
+    wanted = sorted(set(years if years is not None else years_present(paths.raw)))
     allowed = set(partition_years())
     summary.skipped_years = [y for y in wanted if y not in allowed]
     if summary.skipped_years:

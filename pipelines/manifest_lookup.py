@@ -30,4 +30,6 @@ def manifest_hints(path: Path) -> dict[str, Any]:
     if entry is not None:
         hints["manifest_agency"] = getattr(entry, "agency", None) or None
         hints["manifest_year"] = getattr(entry, "year", None)
+        if hints["manifest_year"]:  # the manifest year is the file's partition
+            hints["folder_year"] = hints["manifest_year"]
     return hints

@@ -12,15 +12,20 @@ from warehouse import paths
 
 
 class GongkaiPaths(dg.ConfigurableResource):
-    """Raw folder and DuckDB file. Unset fields follow ``GONGKAI_RAW`` / ``GONGKAI_DB`` (read
+    """Raw folder, agency directory and DuckDB file. Unset fields follow ``GONGKAI_RAW`` / ``GONGKAI_DB`` (read
     when the run starts, not when the code is loaded, so ``dagster dev`` honours a later export)."""
 
     raw_dir: str | None = None
     db_path: str | None = None
+    agencies_csv: str | None = None  # default: GONGKAI_AGENCIES, else agencies.csv beside the raw folder
 
     @property
     def raw(self) -> Path:
         return Path(self.raw_dir) if self.raw_dir else paths.raw_dir()
+
+    @property
+    def agencies(self) -> Path:
+        return Path(self.agencies_csv) if self.agencies_csv else paths.agencies_file(self.raw)
 
     @property
     def db(self) -> Path:

@@ -1,4 +1,7 @@
-"""Watch the raw folder: re-ingest only the years whose files (or manifest rows) changed."""
+"""Watch the raw folder: re-ingest only the years whose files (or manifest rows) changed.
+
+An edit of agencies.csv changes every year's fingerprint: names resolve at load time.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ def changed_years(previous: dict[str, str], current: dict[str, str]) -> list[int
 def raw_dir_sensor(context: dg.SensorEvaluationContext, paths: GongkaiPaths) -> dg.SensorResult:
     """Cursor: JSON {year: fingerprint of names, sizes, mtimes and manifest rows}."""
     allowed = set(partition_years())
-    current = {str(y): fp for y, fp in fingerprints(paths.raw).items() if y in allowed}
+    current = {
+        str(y): fp for y, fp in fingerprints(paths.raw, agencies_file=paths.agencies).items() if y in allowed
+    }
     previous: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     changed = changed_years(previous, current)
     requests = []

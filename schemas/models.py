@@ -25,7 +25,7 @@ PROACTIVE_MEASURES = sorted({m.code for t in TEMPLATES for _, m in _TAX.proactiv
 # item/measure pairs that exist in some template: `fees`/`decisions` does not, for instance.
 PROACTIVE_PAIRS = sorted({f"{item}/{m.code}" for t in TEMPLATES for item, m in _TAX.proactive_cells(t)})
 SIGNED_MEASURES = sorted({m.code for t in TEMPLATES for _, m in _TAX.proactive_cells(t) if m.signed})
-STATUSES = ["ok", "warning", "rejected"]
+STATUSES = ["ok", "warning", "rejected", "superseded"]
 RULES = ["A", "B", "C", "D", "E"]  # TAXONOMY.md identities
 FIRST_YEAR, LAST_YEAR = 2019, 2100  # no national table before 2019
 
@@ -110,9 +110,19 @@ class Reports(_Keyed):
     year_source: str = pa.Field(nullable=True)
     encoding: str = pa.Field(nullable=True)
     parser_version: str = pa.Field(nullable=True)
+    agency_printed: str = pa.Field(str_length={"min_value": 1})
+    published: pl.Date = pa.Field(nullable=True)
+    file_mtime: pl.Datetime = pa.Field(nullable=True)
+    superseded_by: str = pa.Field(nullable=True)
 
     class Config:
         unique: ClassVar[list[str]] = ["report_id"]
+
+    @pa.dataframe_check(error="a superseded report must name the report that replaces it")
+    def superseded_names_successor(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("status") == "superseded") == pl.col("superseded_by").is_not_null()
+        )
 
     @pa.dataframe_check(error="a rejected report must say why")
     def rejected_has_error(cls, data: PolarsData) -> pl.LazyFrame:

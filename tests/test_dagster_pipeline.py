@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from test_warehouse_reports import report_numbers, write_raw
 
-from assets.ingest import IDENTITY_CHECK, PANDERA_CHECK, ingest_assets
+from assets.ingest import CONTINUITY_CHECK, IDENTITY_CHECK, PANDERA_CHECK, ingest_assets
 from pipelines.partitions import range_tags
 from pipelines.resources import GongkaiPaths, YearPickleIOManager
 from warehouse.db import query, table_checksums
@@ -63,7 +63,7 @@ def test_seed_reports_load_with_exact_rows_and_values(seed_raw: Path, tmp_path: 
     db = tmp_path / "w.duckdb"
     result = _materialize(seed_raw, db, tags=range_tags(2022, 2023))  # one run, two partitions
     assert result.success
-    assert _checks(result) == {PANDERA_CHECK: True, IDENTITY_CHECK: True}
+    assert _checks(result) == {PANDERA_CHECK: True, IDENTITY_CHECK: True, CONTINUITY_CHECK: True}
 
     per_report = query(
         db,
@@ -182,8 +182,8 @@ def test_pandera_failure_blocks_the_load(tmp_path: Path, monkeypatch: pytest.Mon
     import assets.ingest as ingest
     import warehouse.frames as frames
 
-    def corrupt(items):  # an extractor bug: a code the taxonomy does not know
-        built = frames.build_frames(items)
+    def corrupt(items, *args):  # an extractor bug: a code the taxonomy does not know
+        built = frames.build_frames(items, *args)
         apps = built.tables["applications"]
         built.tables["applications"] = apps.with_columns(
             apps["category"].replace({"disclosed": "disclosed_typo"}),
@@ -206,7 +206,7 @@ def test_manifest_metadata_reaches_the_extractor(tmp_path: Path) -> None:
     (raw / "manifest.csv").write_text(
         "path,agency,year\n"
         "2021/甲市交通运输局_2021.txt,甲市交通运输局（更名后）,2021\n"
-        "2021/乙县财政局_2021.txt,,2020\n"  # the manifest says 2020, the folder 2021: rejected, both named
+        "2021/乙县财政局_2021.txt,,2020\n"  # the manifest says 2020: the report belongs to 2020
         "../outside.txt,x,2021\n",
         encoding="utf-8",
     )
@@ -214,9 +214,11 @@ def test_manifest_metadata_reaches_the_extractor(tmp_path: Path) -> None:
     result = _materialize(raw, db, partition_key="2021")
     assert result.success
     rows = query(db, "SELECT source_path, agency, agency_source, status, error FROM reports ORDER BY 1")
-    assert rows[0][:4] == ("2021/乙县财政局_2021.txt", "乙县财政局", "title", "rejected")
-    assert "2020" in rows[0][4] and "2021" in rows[0][4]
-    assert rows[1][:4] == ("2021/甲市交通运输局_2021.txt", "甲市交通运输局（更名后）", "manifest", "ok")
+    assert rows == [("2021/甲市交通运输局_2021.txt", "甲市交通运输局（更名后）", "manifest", "ok", None)]
+    assert _materialize(raw, db, partition_key="2020").success
+    assert query(db, "SELECT year, source_path, year_source, status FROM reports WHERE year = 2020") == [
+        (2020, "2021/乙县财政局_2021.txt", "manifest", "ok")
+    ]
     meta = {
         e.asset_key.to_user_string(): e.materialization.metadata
         for e in result.get_asset_materialization_events()

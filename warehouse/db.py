@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from schemas.taxonomy import TEMPLATES, taxonomy
+from warehouse.agencies import AgencyDirectory, agency_rows
 from warehouse.frames import SCHEMAS, TABLES, Frames
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "sql"
@@ -29,6 +30,7 @@ LOOKUP_TABLES = (
     "appeal_outcomes",
     "proactive_measures",
 )
+AGENCY_TABLES = ("agencies", "agency_aliases")
 # Facts before reports: deletes run in this order, inserts in reverse, so no moment inside
 # the transaction has facts without their report (there are no FK constraints, but readers
 # of a half-written state would be confused if we ever relaxed isolation).
@@ -94,7 +96,9 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     """INSERT the frame's rows; values travel as data, never as SQL text."""
     if frame.height == 0:
         return 0
-    if table not in TABLES and table not in LOOKUP_TABLES:  # identifiers cannot be parameters
+    if (
+        table not in TABLES and table not in LOOKUP_TABLES and table not in AGENCY_TABLES
+    ):  # identifiers cannot be parameters
         raise ValueError(f"unknown table {table!r}")
     view = f"_incoming_{table}"
     columns = ", ".join(f'"{c}"' for c in frame.columns)
@@ -147,11 +151,52 @@ def refresh_lookups(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # --------------------------------------------------------------------------------------- load
+def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> None:
+    """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every report's names."""
+    seen = con.execute(
+        "SELECT DISTINCT agency, coalesce(agency_printed, agency) FROM reports ORDER BY ALL"
+    ).fetchall()
+    rows = agency_rows(directory, seen)
+    agencies = pl.DataFrame(
+        [r.__dict__ for r in rows],
+        schema={
+            "agency": pl.String(),
+            "aliases": pl.List(pl.String()),
+            "region": pl.String(),
+            "province": pl.String(),
+            "city": pl.String(),
+            "county": pl.String(),
+            "level": pl.String(),
+            "source": pl.String(),
+        },
+        orient="row",
+    )
+    csv_aliases = {(a, c) for c, e in directory.entries.items() for a in e.aliases}
+    aliases = pl.DataFrame(
+        [
+            {
+                "alias": a,
+                "agency": r.agency,
+                "source": "agencies.csv" if (a, r.agency) in csv_aliases else "reports",
+            }
+            for r in rows
+            for a in r.aliases
+        ],
+        schema={"alias": pl.String(), "agency": pl.String(), "source": pl.String()},
+        orient="row",
+    )
+    for table, frame in (("agencies", agencies), ("agency_aliases", aliases)):
+        con.execute(f"DELETE FROM {table}")
+        insert_frame(con, table, frame)
+
+
 @dataclass(frozen=True)
 class LoadResult:
     year: int
     rows: dict[str, int]  # rows now in each table for that year
     unchanged_reports: int  # reports whose row was identical before (ingested_at kept)
+    moved: list[tuple[str, int]] = field(default_factory=list)  # (report_id, old year) left behind
+    elsewhere: list[str] = field(default_factory=list)  # rejected copies of a report loaded in another year
 
 
 _REPORT_COLUMNS = list(SCHEMAS["reports"])
@@ -186,11 +231,18 @@ def _check_year(year: int, frames: Frames) -> None:
             raise ValueError(f"{table}: rows of another year in the frames for {year}")
 
 
-def load_year(db_path: Path, year: int, frames: Frames) -> LoadResult:
+def load_year(
+    db_path: Path, year: int, frames: Frames, directory: AgencyDirectory | None = None
+) -> LoadResult:
     """Replace every table's rows for ``year`` with ``frames``, all or nothing.
 
     One transaction: if anything fails the previous rows stay exactly as they were. Loading the
-    same frames twice leaves the tables identical, ``ingested_at`` included.
+    same frames twice changes nothing (``ingested_at`` is kept for unchanged report rows).
+
+    A report (one sha256) lives in one year: a report loaded here is removed from any other
+    year it was in before (its manifest year was corrected, or the file moved folder), and a
+    *rejected* copy here of a report loaded in another year is not stored twice. The agency
+    tables are rebuilt from ``directory`` and every year's report names.
     """
     _check_year(year, frames)
     with connect(db_path) as con:
@@ -199,10 +251,35 @@ def load_year(db_path: Path, year: int, frames: Frames) -> LoadResult:
         try:
             refresh_lookups(con)
             reports, unchanged = _with_ingested_at(con, year, frames["reports"])
+            placed = reports.filter(pl.col("status") != "rejected")["report_id"].to_list()
+            rejected = reports.filter(pl.col("status") == "rejected")["report_id"].to_list()
+            elsewhere = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT report_id FROM reports "
+                    "WHERE year <> ? AND status <> 'rejected' AND list_contains(?, report_id) ORDER BY 1",
+                    [year, rejected],
+                ).fetchall()
+            ]
+            if elsewhere:
+                reports = reports.filter(~pl.col("report_id").is_in(elsewhere))
+            moved = [
+                (r[0], r[1])
+                for r in con.execute(
+                    "SELECT report_id, year FROM reports WHERE year <> ? AND list_contains(?, report_id) "
+                    "ORDER BY ALL",
+                    [year, placed],
+                ).fetchall()
+            ]
             for table in _DELETE_ORDER:
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+                if moved:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE year <> ? AND list_contains(?, report_id)", [year, placed]
+                    )
             for table in reversed(_DELETE_ORDER):
                 insert_frame(con, table, reports if table == "reports" else frames[table])
+            refresh_agencies(con, directory or AgencyDirectory())
             rows = {
                 t: con.execute(f"SELECT count(*) FROM {t} WHERE year = ?", [year]).fetchone()[0]  # type: ignore[index]
                 for t in TABLES
@@ -211,7 +288,7 @@ def load_year(db_path: Path, year: int, frames: Frames) -> LoadResult:
         except BaseException:
             con.rollback()
             raise
-    return LoadResult(year=year, rows=rows, unchanged_reports=unchanged)
+    return LoadResult(year=year, rows=rows, unchanged_reports=unchanged, moved=moved, elsewhere=elsewhere)
 
 
 # ------------------------------------------------------------------------------------ reading

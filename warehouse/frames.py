@@ -1,19 +1,28 @@
 """Extracted reports (with the raw file each came from) → Polars frames, one per warehouse table.
 
 Column order and dtypes here are the DDL's (schemas/sql/warehouse.sql); ``year`` everywhere
-is the folder year, i.e. the partition the rows are loaded and replaced under.
+is the partition the rows are loaded and replaced under (manifest year, else folder year).
+
+Agency names resolve to their canonical name here (``warehouse.agencies``), and revisions are
+settled here: of two loaded reports for the same canonical agency and year, the later one
+(manifest ``published``, else file modification time) is current; the other stays in
+``reports`` with status ``superseded`` and no facts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
 import polars as pl
 
 from extract import Report
-from warehouse.inventory import RawFile
+from warehouse.agencies import AgencyDirectory
+from warehouse.inventory import ManifestEntry, RawFile
+
+SUPERSEDED = "superseded"
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "reports": {
@@ -33,6 +42,10 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "year_source": pl.String(),
         "encoding": pl.String(),
         "parser_version": pl.String(),
+        "agency_printed": pl.String(),
+        "published": pl.Date(),
+        "file_mtime": pl.Datetime("us"),
+        "superseded_by": pl.String(),
     },
     "applications": {
         "report_id": pl.String(),
@@ -117,9 +130,43 @@ def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
     )
 
 
-def build_frames(items: Iterable[Extracted]) -> Frames:
-    """The five warehouse frames. Rejected reports appear only in ``reports``."""
-    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+def _mtime(raw: RawFile) -> datetime:
+    return datetime.fromtimestamp(raw.mtime, UTC).replace(tzinfo=None)
+
+
+def _currency_key(row: dict) -> tuple:
+    """Sort key of a loaded report within its agency-year: the current one sorts first.
+
+    Later publication (manifest ``published``, else the file's modification time) wins; on a
+    tie, ok before warning, fewer null cells, then the path.
+    """
+    published: date | None = row["published"]
+    stamp = datetime.combine(published, datetime.min.time()) if published else row["file_mtime"]
+    return (-stamp.timestamp(), row["status"] != "ok", row["null_cells"], row["source_path"])
+
+
+def _settle_revisions(reports: list[dict]) -> None:
+    """Mark every loaded report that a later one of the same agency-year replaces."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for row in reports:
+        if row["status"] != "rejected":
+            groups.setdefault((row["agency"], row["year"]), []).append(row)
+    for rows in groups.values():
+        current, *older = sorted(rows, key=_currency_key)
+        for row in older:
+            row["status"], row["superseded_by"] = SUPERSEDED, current["report_id"]
+
+
+def build_frames(
+    items: Iterable[Extracted],
+    manifest: dict[str, ManifestEntry] | None = None,
+    directory: AgencyDirectory | None = None,
+) -> Frames:
+    """The five warehouse frames. Rejected and superseded reports appear only in ``reports``."""
+    manifest = manifest or {}
+    directory = directory or AgencyDirectory()
+    reports: list[dict] = []
+    facts: dict[str, dict[str, list[dict]]] = {}
     seen: dict[str, str] = {}
     duplicates: list[str] = []
     for item in items:
@@ -129,9 +176,11 @@ def build_frames(items: Iterable[Extracted]) -> Frames:
             duplicates.append(f"{raw.relative} (same file as {seen[rid]})")
             continue
         seen[rid] = raw.relative
-        agency = agency_of(item)
+        printed = agency_of(item)
+        agency = directory.resolve(printed)
         year = raw.folder_year
-        rows["reports"].append(
+        entry = manifest.get(raw.relative)
+        reports.append(
             {
                 "report_id": rid,
                 "agency": agency,
@@ -149,37 +198,59 @@ def build_frames(items: Iterable[Extracted]) -> Frames:
                 "year_source": report.year_source,
                 "encoding": report.encoding,
                 "parser_version": report.parser_version,
+                "agency_printed": printed,
+                "published": entry.published_date if entry else None,
+                "file_mtime": _mtime(raw),
+                "superseded_by": None,
             }
         )
         if not report.loaded:
             continue
         key = {"report_id": rid, "agency": agency, "year": year}
-        rows["applications"] += [
-            key
-            | {"category": a["category"], "applicant_type": a["applicant_type"], "count": _int(a["count"])}
-            for a in report.applications
-        ]
-        rows["proactive"] += [
-            key
-            | {"item": p["item"], "measure": p["measure"], "value": _float(p["value"]), "unit": p.get("unit")}
-            for p in report.proactive
-        ]
-        rows["appeals"] += [
-            key | {"proceeding": a["proceeding"], "outcome": a["outcome"], "count": _int(a["count"])}
-            for a in report.appeals
-        ]
-        rows["checks"] += [
-            {
-                "report_id": rid,
-                "year": year,
-                "rule": c["rule"],
-                "subject": c["subject"],
-                "expected": _float(c["expected"]),
-                "actual": _float(c["actual"]),
-                "passed": c["passed"],
-            }
-            for c in report.checks
-        ]
+        facts[rid] = {
+            "applications": [
+                key
+                | {
+                    "category": a["category"],
+                    "applicant_type": a["applicant_type"],
+                    "count": _int(a["count"]),
+                }
+                for a in report.applications
+            ],
+            "proactive": [
+                key
+                | {
+                    "item": p["item"],
+                    "measure": p["measure"],
+                    "value": _float(p["value"]),
+                    "unit": p.get("unit"),
+                }
+                for p in report.proactive
+            ],
+            "appeals": [
+                key | {"proceeding": a["proceeding"], "outcome": a["outcome"], "count": _int(a["count"])}
+                for a in report.appeals
+            ],
+            "checks": [
+                {
+                    "report_id": rid,
+                    "year": year,
+                    "rule": c["rule"],
+                    "subject": c["subject"],
+                    "expected": _float(c["expected"]),
+                    "actual": _float(c["actual"]),
+                    "passed": c["passed"],
+                }
+                for c in report.checks
+            ],
+        }
+    _settle_revisions(reports)
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+    rows["reports"] = reports
+    for row in reports:
+        if row["status"] in ("ok", "warning"):
+            for table, table_rows in facts[row["report_id"]].items():
+                rows[table] += table_rows
     return Frames({t: _frame(t, r) for t, r in rows.items()}, duplicates)
 
 

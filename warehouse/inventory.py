@@ -1,7 +1,9 @@
 """What is in ``raw_dir``: report files under ``<year>/`` folders and the optional manifest.
 
-The year folder is the partition. Nothing here parses a report; problems with the layout or
-the manifest are returned as messages so one bad row never stops a nightly run.
+A file's partition (the report year it is loaded and replaced under) is its manifest ``year``
+when the manifest gives one, else its ``<year>/`` folder: correcting a year in the manifest moves
+the report on the next run without moving the file. Nothing here parses a report; problems with
+the layout or the manifest are returned as messages so one bad row never stops a nightly run.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "published")
 REQUIRED_COLUMNS = ("path",)
 _YEAR_FOLDER = re.compile(r"^(19|20)\d\d$")
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 # Notes that people leave beside reports; never a report themselves.
 _SKIP_NAMES = {"readme", "readme.md", "readme.txt", MANIFEST, "thumbs.db", "desktop.ini"}
 
@@ -26,7 +30,7 @@ _SKIP_NAMES = {"readme", "readme.md", "readme.txt", MANIFEST, "thumbs.db", "desk
 class RawFile:
     path: Path  # absolute, for reading
     relative: str  # posix path under raw_dir: the stable name stored in the warehouse
-    folder_year: int  # the partition
+    folder_year: int  # the partition: the manifest year if given, else the <year>/ folder
     sha256: str
     size: int
     mtime: float
@@ -46,6 +50,28 @@ class ManifestEntry:
     url: str | None = None
     published: str | None = None
 
+    @property
+    def published_date(self) -> date | None:
+        return parse_date(self.published)
+
+    def partition(self) -> int | None:
+        """The year this file is loaded under: the manifest year, else its folder's year."""
+        if self.year is not None:
+            return self.year
+        first = PurePosixPath(self.path).parts[0]
+        return int(first) if _YEAR_FOLDER.match(first) else None
+
+
+def parse_date(text: str | None) -> date | None:
+    """'2024-02-13', '2024/2/13', '2024年2月13日' (a time after the date is ignored) → date."""
+    match = _DATE.match(text or "")
+    if not match:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
 
 @dataclass
 class Manifest:
@@ -53,8 +79,8 @@ class Manifest:
     problems: list[str] = field(default_factory=list)
 
     def for_year(self, year: int) -> dict[str, ManifestEntry]:
-        prefix = f"{year}/"
-        return {p: e for p, e in self.entries.items() if p.startswith(prefix)}
+        """Rows of the files in partition ``year`` (wherever the file lies)."""
+        return {p: e for p, e in self.entries.items() if e.partition() == year}
 
 
 def _skipped(path: Path) -> bool:
@@ -106,6 +132,49 @@ def scan_year(raw_dir: Path, year: int) -> list[RawFile]:
             )
         )
     return files
+
+
+def _raw_file(raw_dir: Path, path: Path, year: int) -> RawFile:
+    stat = path.stat()
+    return RawFile(
+        path=path.resolve(),
+        relative=path.relative_to(raw_dir).as_posix(),
+        folder_year=year,
+        sha256=sha256_file(path),
+        size=stat.st_size,
+        mtime=stat.st_mtime,
+    )
+
+
+def _partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]:
+    """Files of partition ``year``: its folder minus files the manifest puts in another year,
+    plus files elsewhere that the manifest puts in this year."""
+    paths = []
+    for path in _year_paths(raw_dir, year):
+        entry = manifest.entries.get(path.relative_to(raw_dir).as_posix())
+        if entry is None or entry.partition() == year:
+            paths.append(path)
+    folder = f"{year}/"
+    for rel in manifest.for_year(year):
+        path = raw_dir / rel
+        if not rel.startswith(folder) and path.is_file() and not _skipped(path):
+            paths.append(path)
+    return sorted(paths, key=lambda p: p.relative_to(raw_dir).as_posix())
+
+
+def scan_partition(raw_dir: Path, year: int, manifest: Manifest) -> list[RawFile]:
+    """Every report file of partition ``year`` (see the module docstring), hashed, in path order."""
+    return [_raw_file(raw_dir, path, year) for path in _partition_paths(raw_dir, year, manifest)]
+
+
+def years_present(raw_dir: Path, manifest: Manifest | None = None) -> list[int]:
+    """Year folders plus the years the manifest assigns to files that exist."""
+    manifest = manifest if manifest is not None else read_manifest(raw_dir)
+    years = set(year_folders(raw_dir))
+    years |= {
+        e.year for e in manifest.entries.values() if e.year is not None and (raw_dir / e.path).is_file()
+    }
+    return sorted(years)
 
 
 def scan(raw_dir: Path, years: list[int] | None = None) -> dict[int, list[RawFile]]:
@@ -198,25 +267,37 @@ def read_manifest(raw_dir: Path) -> Manifest:
 
 
 # ------------------------------------------------------------------------------- fingerprints
-def year_fingerprint(raw_dir: Path, year: int, manifest: Manifest | None = None) -> str:
-    """A cheap change detector for one year: names, sizes and mtimes, plus its manifest rows.
+def _stat_key(path: Path | None) -> list | None:
+    if path is None or not path.is_file():
+        return None
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def year_fingerprint(
+    raw_dir: Path, year: int, manifest: Manifest | None = None, agencies_file: Path | None = None
+) -> str:
+    """A cheap change detector for one partition: names, sizes and mtimes, its manifest rows, and
+    the agency directory (``agencies.csv``), which every year's agency names resolve through.
 
     No hashing of contents: the sensor runs every few seconds; an edit that keeps size and
     mtime is not a thing editors do.
     """
     manifest = manifest if manifest is not None else read_manifest(raw_dir)
     items = []
-    for path in _year_paths(raw_dir, year):
+    for path in _partition_paths(raw_dir, year, manifest):
         stat = path.stat()
         items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
-    rows = sorted((e.path, e.agency, e.year) for e in manifest.for_year(year).values())
-    payload = json.dumps([items, rows], ensure_ascii=False, sort_keys=True)
+    rows = sorted((e.path, e.agency, e.year, e.region, e.published) for e in manifest.for_year(year).values())
+    payload = json.dumps([items, rows, _stat_key(agencies_file)], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def fingerprints(raw_dir: Path, years: list[int] | None = None) -> dict[int, str]:
+def fingerprints(
+    raw_dir: Path, years: list[int] | None = None, agencies_file: Path | None = None
+) -> dict[int, str]:
     manifest = read_manifest(raw_dir)
     return {
-        y: year_fingerprint(raw_dir, y, manifest)
-        for y in (years if years is not None else year_folders(raw_dir))
+        y: year_fingerprint(raw_dir, y, manifest, agencies_file)
+        for y in (years if years is not None else years_present(raw_dir, manifest))
     }

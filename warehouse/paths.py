@@ -1,4 +1,5 @@
-"""Where the raw reports and the warehouse live; ``GONGKAI_RAW`` and ``GONGKAI_DB`` override."""
+"""Where the raw reports, the agency directory and the warehouse live; ``GONGKAI_RAW``,
+``GONGKAI_AGENCIES`` and ``GONGKAI_DB`` override."""
 
 from __future__ import annotations
 
@@ -15,3 +16,12 @@ def raw_dir() -> Path:
 
 def db_path() -> Path:
     return Path(os.environ.get("GONGKAI_DB", str(DEFAULT_DB)))
+
+
+def agencies_file(raw: Path | None = None) -> Path:
+    """The agency directory: ``GONGKAI_AGENCIES``, else ``agencies.csv`` beside the raw folder
+    (``data/agencies.csv`` for the default ``data/raw``)."""
+    env = os.environ.get("GONGKAI_AGENCIES")
+    if env:
+        return Path(env)
+    return (raw if raw is not None else raw_dir()).parent / "agencies.csv"

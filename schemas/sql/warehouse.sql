@@ -1,6 +1,8 @@
 -- The gongkai warehouse. Codes are TAXONOMY.md's; labels live in the lookup tables only.
--- `year` is the report year = the raw/<year>/ folder = the unit of reload: every load
--- replaces one year's rows in every fact table in one transaction.
+-- `year` is the report year = the partition (manifest year, else the raw/<year>/ folder) = the
+-- unit of reload: every load replaces one year's rows in every fact table in one transaction.
+-- `agency` is always the canonical agency (see table agencies); the name as found is
+-- reports.agency_printed. Facts exist only for reports whose status is ok or warning.
 
 CREATE TABLE IF NOT EXISTS reports (
     report_id      VARCHAR   NOT NULL,  -- first 16 hex of the file's sha256
@@ -11,7 +13,7 @@ CREATE TABLE IF NOT EXISTS reports (
     source_path    VARCHAR   NOT NULL,  -- relative to the raw folder
     sha256         VARCHAR   NOT NULL,
     size           BIGINT    NOT NULL,
-    status         VARCHAR   NOT NULL,  -- ok | warning | rejected
+    status         VARCHAR   NOT NULL,  -- ok | warning | rejected | superseded
     error          VARCHAR,             -- why it was rejected
     warnings       VARCHAR,             -- '; '-joined
     null_cells     INTEGER   NOT NULL,
@@ -20,8 +22,17 @@ CREATE TABLE IF NOT EXISTS reports (
     encoding       VARCHAR,
     parser_version VARCHAR,
     ingested_at    TIMESTAMP NOT NULL,  -- UTC; kept across reloads while the row is unchanged
+    agency_printed VARCHAR,             -- the agency name as the manifest/title/file stem gave it
+    published      DATE,                -- manifest `published`
+    file_mtime     TIMESTAMP,           -- UTC modification time of the file
+    superseded_by  VARCHAR,             -- report_id of the later report that replaces this one
     PRIMARY KEY (year, report_id)
 );
+-- Warehouses created before these columns existed gain them here (NULL until the year reloads).
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS agency_printed VARCHAR;
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS published DATE;
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS file_mtime TIMESTAMP;
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
 
 CREATE TABLE IF NOT EXISTS applications (
     report_id      VARCHAR NOT NULL,
@@ -107,4 +118,23 @@ CREATE TABLE IF NOT EXISTS proactive_measures (
     unit          VARCHAR,
     "order"       INTEGER NOT NULL,
     PRIMARY KEY (template, item, measure)
+);
+
+-- The agency directory (agencies.csv + manifest + names seen in reports), rebuilt by every load.
+CREATE TABLE IF NOT EXISTS agencies (
+    agency   VARCHAR PRIMARY KEY,        -- canonical name
+    aliases  VARCHAR[] NOT NULL,         -- other names that resolve to it
+    region   VARCHAR,                    -- 省/市/县 path as given
+    province VARCHAR,
+    city     VARCHAR,
+    county   VARCHAR,
+    level    VARCHAR,                    -- province | city | county | township
+    source   VARCHAR NOT NULL            -- agencies.csv | manifest | reports (unresolved)
+);
+
+CREATE TABLE IF NOT EXISTS agency_aliases (
+    alias  VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,             -- agencies.csv | reports
+    PRIMARY KEY (alias, agency)
 );
