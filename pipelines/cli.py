@@ -1,4 +1,4 @@
-"""The ``gongkai`` command line: extract, ingest, synth, summary.
+"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, dictionary.
 
 Exit codes: 0 success; 1 some input was rejected or a run failed; 2 usage error.
 """
@@ -84,6 +84,92 @@ def _summary(args: argparse.Namespace) -> int:
     return print_warehouse_summary()
 
 
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return float(value) if hasattr(value, "as_integer_ratio") else str(value)  # Decimal → float
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.tables import print_frame
+    from warehouse.access import fetch_sql
+    from warehouse.paths import db_path
+
+    sql = args.query if args.query != "-" else sys.stdin.read()
+    try:
+        frame = fetch_sql(db_path(), sql)
+    except FileNotFoundError as exc:
+        print(f"gongkai: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:
+        print(f"gongkai: sql error: {exc}", file=sys.stderr)
+        return 1
+    if args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(frame.columns)
+        for row in frame.iter_rows():
+            writer.writerow(
+                "|".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v) for v in row
+            )
+    elif args.json:
+        for row in frame.iter_rows(named=True):
+            print(json.dumps(_jsonable(row), ensure_ascii=False))
+    else:
+        print_frame(frame)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warehouse.access import UsageError, export
+    from warehouse.paths import db_path
+
+    try:
+        out, rows = export(
+            db_path(),
+            args.name,
+            args.format,
+            Path(args.out) if args.out else None,
+            year=args.year,
+            agency=args.agency,
+        )
+    except UsageError as exc:
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"gongkai: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {rows} rows of {args.name} to {out}")
+    return 0
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    from warehouse.dictionary import DICTIONARY_FILE, render_dictionary
+
+    text = render_dictionary()
+    if args.check:
+        current = DICTIONARY_FILE.read_text(encoding="utf-8") if DICTIONARY_FILE.is_file() else ""
+        if current != text:
+            print(f"{DICTIONARY_FILE} is out of date: run `gongkai dictionary --write`", file=sys.stderr)
+            return 1
+        print(f"{DICTIONARY_FILE} is up to date")
+    elif args.write:
+        DICTIONARY_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {DICTIONARY_FILE}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gongkai", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="print what the warehouse holds and a year-over-year query")
     p.set_defaults(func=_summary)
+
+    p = sub.add_parser("sql", help="run one query on the warehouse, read-only")
+    p.add_argument("query", metavar="SQL", help="the query ('-' reads it from stdin)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    form.add_argument("--json", action="store_true", help="one JSON object per row per line")
+    p.set_defaults(func=_sql)
+
+    p = sub.add_parser("export", help="write a table or view to csv, parquet or xlsx")
+    p.add_argument("name", metavar="VIEW_OR_TABLE")
+    p.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    p.add_argument("--year", type=int, help="only this report year")
+    p.add_argument("--agency", help="only this (canonical) agency")
+    p.add_argument("--out", metavar="FILE", help="default: NAME[_YEAR].FORMAT in the current folder")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("dictionary", help="print the data dictionary (docs/data-dictionary.md)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite docs/data-dictionary.md")
+    mode.add_argument("--check", action="store_true", help="exit 1 if docs/data-dictionary.md is stale")
+    p.set_defaults(func=_dictionary)
     return parser
 
 
