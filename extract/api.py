@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 
 from extract.document import UnreadableDocument
+from extract.limits import MAX_BYTES
 from extract.matcher import match
 from extract.metadata import path_year, resolve
 from extract.readers import reader_for
 from extract.report import Report, build_report, rejected, table3_row_count
 
 PARSER_VERSION = "1.0"
-MAX_BYTES = 50 * 1024 * 1024  # larger files are rejected unread (documented limit)
 MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
 
 _SIGNATURES = (
@@ -29,6 +29,10 @@ _SIGNATURES = (
     (b"\x1f\x8b", "a gzip archive"),
     (b"7z\xbc\xaf", "a 7z archive"),
 )
+
+
+# Readers picked by a text suffix alone: a known binary signature means the name is wrong.
+_TEXT_READERS = frozenset({"text", "markdown", "html"})
 
 
 def sniff(data: bytes) -> str | None:
@@ -61,7 +65,7 @@ def extract_bytes(
     suffix = PurePath(name).suffix.lower()
     reader = reader_for(suffix, data)
     kind = sniff(data)
-    if reader is None or (kind and reader.name == "text"):
+    if reader is None or (kind and reader.name in _TEXT_READERS):
         what = kind or f"'{suffix}' files"
         return rejected(name, f"unsupported file type: {what} cannot be read by this version", **known)
     try:
@@ -122,4 +126,4 @@ def extract_path(path: str | Path, **kwargs: object) -> Report:
     return extract_bytes(data, str(path), **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["PARSER_VERSION", "extract_bytes", "extract_path", "path_year"]
+__all__ = ["MAX_BYTES", "PARSER_VERSION", "extract_bytes", "extract_path", "path_year"]

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from extract import limits
 from extract.document import Document, Row, UnreadableDocument
 from extract.normalize import ARTEFACTS
 from extract.readers.html import Placed, SpanAligner
@@ -30,9 +31,10 @@ SUFFIXES = frozenset({".docx"})
 # PK\x03\x04, so claiming it would misread those as damaged Word files. The suffix picks this
 # reader, and ``read`` checks the zip really holds a Word document, naming what it is otherwise.
 
-MAX_XML_BYTES = 50 * 1024 * 1024  # decompressed size of document.xml; a real report is < 5 MB
-MAX_RATIO = 200  # uncompressed / compressed; XML text rarely passes 30, bombs reach 1000+
-MAX_MEMBERS = 20_000
+# Limits live in extract.limits; bound here so tests can lower them on this module.
+MAX_XML_BYTES = limits.MAX_DOCX_PART_BYTES
+MAX_RATIO = limits.MAX_DOCX_RATIO
+MAX_MEMBERS = limits.MAX_ZIP_MEMBERS
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"

@@ -18,8 +18,9 @@ import re
 from functools import cache
 
 from extract.decode import decode
-from extract.document import Document, Row, UnreadableDocument
+from extract.document import Document, Row
 from extract.normalize import ARTEFACTS, LabelIndex, leaf_segments
+from extract.readers.text import check_text
 from extract.values import looks_like_value
 from schemas.taxonomy import TEMPLATES, taxonomy
 
@@ -130,8 +131,7 @@ def rows_from_markdown(text: str) -> list[Row]:
 
 def read(data: bytes) -> Document:
     decoded = decode(data)
-    if decoded.text.count("\x00") > 10:
-        raise UnreadableDocument("binary file: not a markdown report")
+    check_text(decoded, "markdown")
     text = decoded.text
     doc = Document(rows=rows_from_markdown(text), format="markdown", text=text, encoding=decoded.encoding)
     if decoded.replaced:

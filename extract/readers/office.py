@@ -15,13 +15,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from extract import limits
 from extract.document import Document, UnreadableDocument
 from extract.readers import docx
 
 SUFFIXES = frozenset({".doc", ".wps"})
 SIGNATURES = (b"\xd0\xcf\x11\xe0",)  # OLE2 compound file (also XLS, PPT, MSG: refused in read)
 
-TIMEOUT_S = 60.0
+TIMEOUT_S = limits.SOFFICE_TIMEOUT_S
 INSTALL_HINT = (
     "DOC/WPS needs LibreOffice: install it (Debian: apt-get install libreoffice-writer-nogui "
     "fonts-noto-cjk; macOS: brew install --cask libreoffice) or save the file as DOCX"
@@ -103,6 +104,12 @@ def convert_to_docx(data: bytes, *, suffix: str = ".doc", timeout: float = TIMEO
 
 
 def read(data: bytes) -> Document:
+    if not data.startswith(SIGNATURES) and b"\0" in data[:4096]:
+        # Not a Word binary; RTF or HTML saved as .doc (LibreOffice reads those) has no NULs.
+        # Binary junk would otherwise be imported by LibreOffice as plain text, slowly.
+        raise UnreadableDocument(
+            "not a DOC/WPS file: no Word binary (OLE2) header and not text either (damaged, or a wrong extension?)"
+        )
     kind = _kind(data)
     doc = docx.read(convert_to_docx(data, suffix=f".{kind}"))
     doc.format = kind  # no note: a converted file is not a warning, the format says how it was read

@@ -26,14 +26,16 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from statistics import median
 
+from extract import limits
 from extract.document import Document, Row, UnreadableDocument
 from extract.values import looks_like_value
 
 SUFFIXES = frozenset({".pdf"})
 SIGNATURES = (b"%PDF",)
 
-MAX_PAGES = 200  # reports are 3-30 pages; anything longer is read up to here and noted
-TIME_LIMIT_S = 20.0  # a pathological file must not hold up a batch run
+# Limits live in extract.limits; bound here so tests can lower them on this module.
+MAX_PAGES = limits.MAX_PDF_PAGES  # anything longer is read up to here and noted
+TIME_LIMIT_S = limits.PDF_TIME_LIMIT_S  # a pathological file must not hold up a batch run
 
 _SNAP = 2.5  # points: rulings closer than this are the same line (double borders, stroke widths)
 _MIN_SEGMENT = 3.0  # shorter pieces are glyph parts or arrow heads, not table rulings
@@ -674,6 +676,9 @@ def rows_from_pages(pages: list[PageContent]) -> tuple[list[Row], str, int]:
 
 
 def read(data: bytes) -> Document:
+    if b"%PDF" not in data[:1024]:  # where PDF readers look for the header
+        # Picked by its .pdf name alone: say what is wrong rather than "damaged".
+        raise UnreadableDocument("not a PDF: the file has no %PDF header (wrong file extension?)")
     pdfium, _ = _pdfium()
     try:
         pages, notes = read_pages(data)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import importlib
 import re
 
-from extract.decode import decode
+from extract.decode import Decoded, _plausibility, decode
 from extract.document import Document, Row, UnreadableDocument
+from extract.limits import MAX_LINE_CHARS
 from extract.normalize import ARTEFACTS
 from extract.values import looks_like_value
 
@@ -203,10 +204,29 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
     return Document(rows=rows, format=layout, text=text, encoding=encoding)
 
 
+def check_text(decoded: Decoded, what: str) -> None:
+    """Refuse text that is not a report's text, before any layout work: binary data (NULs, or
+    mostly characters no report is written in: random bytes, a wrong encoding), or a line past
+    ``MAX_LINE_CHARS`` (module ``extract.limits``)."""
+    text = decoded.text
+    if text.count("\x00") > 10:
+        raise UnreadableDocument(f"binary file: not a {what} report")
+    if len(text) >= 200 and _plausibility(text) < 0.5:
+        raise UnreadableDocument(
+            f"binary file: not a {what} report (mostly characters that are not Chinese or ASCII text; "
+            f"decoded as {decoded.encoding})"
+        )
+    if len(text) > MAX_LINE_CHARS:
+        longest = max(map(len, text.splitlines()))
+        if longest > MAX_LINE_CHARS:
+            raise UnreadableDocument(
+                f"line of {longest:,} characters (limit {MAX_LINE_CHARS:,}): not a {what} report"
+            )
+
+
 def read(data: bytes) -> Document:
     decoded = decode(data)
-    if decoded.text.count("\x00") > 10:
-        raise UnreadableDocument("binary file: not a text report")
+    check_text(decoded, "text")
     doc = read_text(decoded.text, encoding=decoded.encoding)
     if decoded.replaced:
         doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
