@@ -24,6 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from extract.decode import decode
 from extract.document import Document, Row, UnreadableDocument
+from extract.limits import MAX_HTML_DEPTH
 from extract.normalize import ARTEFACTS
 from extract.values import looks_like_value, parse_value
 
@@ -64,6 +65,18 @@ LINE_MARK = "\ue000"
 _LINE_TAG = re.compile(r"<(?=(?:br|/?(?:p|div|li|h[1-6]))\b)", re.IGNORECASE)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_SPAN = 1000  # the HTML spec's colspan limit; also bounds rowspan bookkeeping on hostile pages
+# Only the tag name: a pattern running on to the closing ">" would rescan the rest of a file
+# full of "<" without ">" from every "<" (quadratic).
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:._-]*)")
+# Elements that never nest (void) or whose end tag a page may omit (the parser closes them):
+# counting them would charge a page of unclosed <p> and <td> with a depth it does not have.
+_NO_DEPTH = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+        "track", "wbr", "keygen", "p", "li", "dt", "dd", "td", "th", "tr", "thead", "tbody", "tfoot",
+        "option", "optgroup", "colgroup", "caption", "rp", "rt", "rb", "rtc", "html", "head", "body",
+    }
+)  # fmt: skip
 
 
 def _clean(text: str) -> str:
@@ -268,6 +281,22 @@ def declared_charset(data: bytes) -> str | None:
     return m.group(1).decode("ascii").lower() if m else None
 
 
+def nesting_exceeds(html: str, limit: int) -> bool:
+    """Whether the page's tags nest deeper than ``limit`` (an upper estimate, stopping early)."""
+    depth = 0
+    for m in _TAG_NAME.finditer(html):
+        tag = m.group(2).lower()
+        if tag in _NO_DEPTH:
+            continue
+        if m.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
 def _codec_name(encoding: str) -> str | None:
     try:
         name = codecs.lookup(encoding).name
@@ -288,6 +317,9 @@ def read(data: bytes) -> Document:
     text = ARTEFACTS.sub("", decoded.text)
     if "\x00" in text[:2000]:
         raise UnreadableDocument("binary file named like a web page: not an HTML report")
+    too_deep = f"HTML nested more than {MAX_HTML_DEPTH} levels deep: refused as broken or hostile markup"
+    if nesting_exceeds(text, MAX_HTML_DEPTH):  # before parsing: the parser is quadratic in depth
+        raise UnreadableDocument(too_deep)
     tree = LexborHTMLParser(_mark_lines(text))
     # Scripts and styles hold no report text; removing them up front keeps them out of cell text.
     tree.strip_tags(["script", "style", "noscript", "template"])
@@ -295,7 +327,10 @@ def read(data: bytes) -> Document:
     if root is None:
         raise UnreadableDocument("HTML page without a body: nothing to read")
     walker = _Walker(nested=root.css_first("table table") is not None)
-    walker.flow(root)
+    try:
+        walker.flow(root)
+    except RecursionError:  # the estimate missed (tags the parser nested on its own)
+        raise UnreadableDocument(too_deep) from None
     walker.flush()
     rows = walker.rows
     lines = [" ".join(c for c in row if c) for row in rows]
