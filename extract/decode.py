@@ -62,7 +62,14 @@ def decode(data: bytes, declared: str | None = None) -> Decoded:
             return Decoded(data.decode(codec), codec, 0)
         except UnicodeDecodeError:
             pass
-    # Not clean UTF-8: the most plausible of GB18030 and BOM-less UTF-16.
+    # UTF-8 but for a few bad bytes (a file cut mid-character, one corrupt byte): still UTF-8.
+    # GB18030 text read as UTF-8 fails on nearly every character, so this cannot mistake it;
+    # without it, one bad byte would turn a whole UTF-8 report into GB18030 mojibake.
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    if replaced * 200 <= len(text):
+        return Decoded(text, "utf-8", replaced)
+    # Not UTF-8: the most plausible of GB18030 and BOM-less UTF-16.
     best: tuple[float, Decoded] | None = None
     for codec in ("gb18030", "utf-16-le", "utf-16-be"):
         if codec.startswith("utf-16") and len(data) % 2:
