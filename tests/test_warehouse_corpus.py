@@ -164,7 +164,7 @@ def test_rollups_equal_across_the_format_change(corpus) -> None:
 
 
 def test_continuity_finds_the_planted_break_and_nothing_else(corpus) -> None:
-    path, truth = corpus
+    path, _ = corpus
     breaks = db.query(
         path,
         "SELECT agency, year, difference FROM carryover_continuity WHERE applicant_type = 'total' AND state = 'break'",
