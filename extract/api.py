@@ -35,6 +35,11 @@ _SIGNATURES = (
 _TEXT_READERS = frozenset({"text", "markdown", "html"})
 
 
+def _one_line(reason: str) -> str:
+    """A rejection reason is one line (library messages can carry newlines)."""
+    return " ".join(reason.split())
+
+
 def sniff(data: bytes) -> str | None:
     for signature, kind in _SIGNATURES:
         if data.startswith(signature):
@@ -71,9 +76,9 @@ def extract_bytes(
     try:
         doc = reader.read(data)
     except UnreadableDocument as exc:
-        return rejected(name, str(exc), **known)
+        return rejected(name, _one_line(str(exc)), **known)
     except Exception as exc:  # a reader bug must not take the run down: quarantine the file
-        return rejected(name, f"reader failed: {type(exc).__name__}: {exc}", **known)
+        return rejected(name, _one_line(f"reader failed: {type(exc).__name__}: {exc}"), **known)
     known |= {"format": doc.format, "encoding": doc.encoding}
 
     meta = resolve(doc.text, name, manifest_agency, manifest_year)
@@ -100,7 +105,7 @@ def extract_bytes(
     try:
         tables = match(doc, year=meta.year)
     except Exception as exc:
-        return rejected(name, f"matcher failed: {type(exc).__name__}: {exc}", **known)
+        return rejected(name, _one_line(f"matcher failed: {type(exc).__name__}: {exc}"), **known)
     found, expected = table3_row_count(tables)
     if found == 0:
         return rejected(

@@ -109,17 +109,19 @@ def _main_part(zf: zipfile.ZipFile) -> str:
 def document_xml(data: bytes) -> bytes:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):  # a damaged directory fails in many ways
         if data.startswith(b"PK"):
             raise UnreadableDocument("damaged or truncated DOCX: the zip cannot be opened") from None
         raise UnreadableDocument("not a DOCX: the file is not a zip container") from None
     with zf:
         if len(zf.infolist()) > MAX_MEMBERS:
             raise UnreadableDocument(f"zip with more than {MAX_MEMBERS} parts: not a Word document")
-        name = _main_part(zf)
+        name = "the package relationships"
         try:
+            name = _main_part(zf)
             return _member(zf, name)
-        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        # Damaged local headers or offsets: BadZipFile, or ValueError ("negative seek value").
+        except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as exc:
             raise UnreadableDocument(
                 f"damaged or truncated DOCX: {name} cannot be unpacked ({exc})"
             ) from None
@@ -146,7 +148,8 @@ def _parse(xml: bytes) -> etree._Element:
     try:
         root = etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError as exc:
-        raise UnreadableDocument(f"damaged DOCX: document.xml is not well-formed XML ({exc})") from None
+        detail = " ".join(str(exc).split())  # lxml's message can span lines; a reason is one line
+        raise UnreadableDocument(f"damaged DOCX: document.xml is not well-formed XML ({detail})") from None
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None:  # a DTD in an encoding the byte check cannot see
         raise UnreadableDocument(
