@@ -159,7 +159,7 @@ def _pipes_layout(lines: list[str]) -> list[Row]:
         else:
             cell += "\n" + parts[0]
         for part in parts[1:]:
-            current.append(cell.strip())
+            current.append((cell or "").strip())  # "a||b": an empty cell between two pipes
             cell = part if part.strip() else None
     close_row()
     return rows
