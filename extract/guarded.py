@@ -33,6 +33,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -105,16 +106,18 @@ def _child(
     conn.send(("started", None))  # the time limit runs from here, not from the fork request
     try:
         report = extractor(data, name, **kwargs)
-        outcome: tuple[str, Any] = ("memory", None) if _is_memory_error(report) else ("report", report)
+        outcome: tuple[Any, ...] = ("memory", None) if _is_memory_error(report) else ("report", report)
     except MemoryError:
         outcome = ("memory", None)
     except BaseException as exc:  # anything else is a crash, reported, never re-raised
         outcome = ("error", f"{type(exc).__name__}: {exc}")
     del data  # free the input before pickling the answer, in case memory is what ran out
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the child's peak RSS (Linux: KiB)
+    outcome = (*outcome, peak_kb)
     try:
         conn.send(outcome)
     except MemoryError:
-        conn.send(("memory", None))
+        conn.send(("memory", None, peak_kb))
     conn.close()
 
 
@@ -137,13 +140,15 @@ def extract_guarded(
     timeout_s: float = TIMEOUT_S,
     memory_mb: int = MEMORY_MB,
     extractor: Extractor | None = None,
+    stats: dict[str, float] | None = None,
     **kwargs: Any,
 ) -> Report:
     """``extract_bytes(data, name, **kwargs)`` in a child process; never raises.
 
     ``memory_mb=0`` leaves the address space unlimited. ``extractor`` replaces
     ``extract_bytes`` (a picklable module-level function; tests use it for a slow or crashing
-    stand-in).
+    stand-in). ``stats``, when given, receives ``seconds`` (the extraction's wall time, from the
+    child's start) and ``peak_rss_mb`` (the child's peak resident memory, when it answered).
     """
     known = {"parser_version": PARSER_VERSION}
     try:
@@ -158,14 +163,17 @@ def extract_guarded(
     except Exception as exc:
         return rejected(name, _one_line(f"extractor crashed: cannot start a worker process ({exc})"), **known)
     sender.close()  # the child holds the only write end: EOF on the read end means it died
-    outcome: tuple[str, Any] = ("timeout", None)
+    outcome: tuple[Any, ...] = ("timeout", None)
     try:
         # The first fork request waits for the forkserver to start and import the extractor
         # (seconds on a loaded machine): that wait is not the file's fault.
         if receiver.poll(START_TIMEOUT_S):
             outcome = receiver.recv()
             if outcome[0] == "started":
+                started = time.monotonic()
                 outcome = receiver.recv() if receiver.poll(timeout_s) else ("timeout", None)
+                if stats is not None:
+                    stats["seconds"] = time.monotonic() - started
         else:
             outcome = ("error", f"the worker process did not start within {START_TIMEOUT_S:g} s")
     except (EOFError, OSError):
@@ -180,7 +188,9 @@ def extract_guarded(
         proc.join()
         receiver.close()
 
-    kind, value = outcome
+    kind, value = outcome[0], outcome[1]
+    if stats is not None and len(outcome) > 2:
+        stats["peak_rss_mb"] = outcome[2] / 1024
     if kind == "report" and isinstance(value, Report):
         return value
     if kind == "timeout":
