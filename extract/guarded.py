@@ -26,6 +26,7 @@ report as JSON.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import multiprocessing
 import os
@@ -36,8 +37,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
+from multiprocessing.context import BaseContext, set_spawning_popen
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,41 @@ def _warm() -> None:
 _warm()
 _context: BaseContext | None = None
 _context_lock = threading.Lock()
+
+
+class _Popen(popen_forkserver.Popen):
+    """The forkserver's Popen, minus the caller's ``__main__``.
+
+    multiprocessing makes every child re-import the parent's main module (the pytest or
+    dagster launcher script, ``bench.fuzz``) so that functions defined there unpickle; the
+    child here runs ``extract.guarded._child`` and never needs it, and the re-import cost
+    80–100 ms per file. This is ``popen_forkserver.Popen._launch`` (CPython 3.11) with the two
+    main-module keys dropped from the preparation data.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Process(multiprocessing.context.ForkServerProcess):  # type: ignore[name-defined,misc]
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
 
 
 def _get_context() -> BaseContext:
@@ -154,7 +191,7 @@ def extract_guarded(
     try:
         ctx = _get_context()
         receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(  # type: ignore[attr-defined]
+        proc = _Process(
             target=_child,
             args=(sender, extractor or extract_bytes, data, name, kwargs, memory_mb),
             daemon=True,
