@@ -418,7 +418,7 @@ def _doc_section(figures: dict[str, object]) -> str:
         f"of {f['narrative_inputs']:,} |\n"
         f"| max time per input | {f['max_seconds']:.2f} s ({f['max_seconds_name']}) |\n"
         f"| p99 time per input | {f['p99_seconds']:.2f} s |\n"
-        f"| max peak RSS of a child | {f['max_rss_mb']:.0f} MB |\n"
+        f"| max peak RSS of a guarded child (ru_maxrss; LibreOffice excluded) | {f['max_rss_mb']:.0f} MB |\n"
         f"| wall time | {f['wall_s']:.0f} s on {f['workers']} workers |\n"
         f"<!-- end fuzz figures -->\n"
     )
