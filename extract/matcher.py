@@ -287,7 +287,9 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
             item_runs={code: " ".join(p.values) for code, p in item_rows.items()},
             appeal_run=" ".join(appeal_cells) if appeal_cells else None,
         )
-        return Tables(template, single_other_row, applications, proactive, appeals, found, problems + glued_problems)
+        return Tables(
+            template, single_other_row, applications, proactive, appeals, found, problems + glued_problems
+        )
 
     # ---- table 三
     applications: dict[tuple[str, str], Cell] = {}

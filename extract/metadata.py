@@ -22,7 +22,9 @@ _YEAR_FIRST = re.compile(
 )
 _PREFIXES = re.compile(r"^(?:标题|题目|title)\s*[:：]\s*", re.IGNORECASE)
 # Words that are not an agency name when they are all a title has.
-_NOT_AGENCY = re.compile(r"^(?:(?:我|本)(?:单位|局|委|办|大队|中心|区|县|市|镇|街道|部门)?|政府|政务|年度|工作)$")
+_NOT_AGENCY = re.compile(
+    r"^(?:(?:我|本)(?:单位|局|委|办|大队|中心|区|县|市|镇|街道|部门)?|政府|政务|年度|工作)$"
+)
 # A line that is only an agency name: no digits or sentence punctuation, an agency-like ending.
 _AGENCY_LINE = re.compile(
     r"^[^\d，,。；;：:、]{2,30}(?:政府|局|委|委员会|办|办公室|厅|院|署|中心|管委会|街道办事处|街道|镇|乡|队|所|会)$"
@@ -65,7 +67,9 @@ def title_metadata(text: str) -> tuple[str | None, int | None, str | None]:
         if m:
             # A title printed over two lines: the agency alone on the line above "2024年…报告".
             above = head[i - 1] if i else ""
-            agency = _clean_agency(above) if line.startswith(m.group(0)) and _AGENCY_LINE.match(above) else None
+            agency = (
+                _clean_agency(above) if line.startswith(m.group(0)) and _AGENCY_LINE.match(above) else None
+            )
             return agency, int(m.group(1)), "title"
     # No title: the year of the first paragraph that names one (the reporting period).
     for line in head:

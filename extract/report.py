@@ -101,7 +101,13 @@ def build_report(file: str, tables: Tables, **meta: Any) -> Report:
         proactive=proactive,
         appeals=appeals,
         checks=[
-            {"rule": c.rule, "subject": c.subject, "expected": c.expected, "actual": c.actual, "passed": c.passed}
+            {
+                "rule": c.rule,
+                "subject": c.subject,
+                "expected": c.expected,
+                "actual": c.actual,
+                "passed": c.passed,
+            }
             for c in checks
         ],
         null_cells=null_cells,
