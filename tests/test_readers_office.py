@@ -17,7 +17,7 @@ from synth.corpus import expected_json
 from synth.model import random_report
 from synth.quirks import Quirks
 from synth.render_docx import render_docx
-from tests.test_readers_html import assert_values_match
+from tests.conftest import assert_tables_match
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -43,7 +43,7 @@ def test_doc_round_trip(tmp_path: Path) -> None:
     assert data.startswith(OLE2)
     extracted = extract_bytes(data, "report.doc")
     assert extracted.format == "doc"
-    assert_values_match(extracted, expected_json(report))
+    assert_tables_match(extracted, expected_json(report))
     assert extracted.null_cells == report.null_cells()
 
 
