@@ -21,6 +21,7 @@ from warehouse.agencies import build_directory
 from warehouse.db import LoadResult, failed_identities, load_year, query
 from warehouse.frames import TABLES, Extracted, build_frames
 from warehouse.inventory import read_manifest, scan_partition
+from warehouse.publish import warehouse_build
 
 # BackfillPolicy is "beta" in Dagster 1.13; we rely on it knowingly, the warning is noise in the CLI.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -218,29 +219,31 @@ def warehouse_year(
     invalid = sorted(k for k, v in validated_frames.items() if v.failures)
     if invalid:  # the blocking check stops this in a job run; this guards a lone re-materialization
         raise dg.Failure(f"pandera failures in {', '.join(invalid)}: not loading (see {PANDERA_CHECK})")
-    results: list[LoadResult] = []
-    for key, validated in sorted(validated_frames.items()):
-        result = load_year(paths.db, validated.year, validated.frames, validated.agencies)
-        context.log.info(f"{key}: loaded {result.rows}")
-        for report_id, old_year in result.moved:
-            context.log.info(f"{key}: report {report_id} moved here from {old_year}")
-        results.append(result)
-    years = [r.year for r in results]
-    failed = failed_identities(paths.db, years)
-    where = query(
-        paths.db,
-        "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
-        "WHERE list_contains(?, year) ORDER BY source_path, rule, subject",
-        [years],
-    )
-    # Identity E of the loaded years and of the years after them (their carried_over refers here).
-    breaks = query(
-        paths.db,
-        "SELECT agency, year, carried_over, previous_carried_forward FROM carryover_continuity "
-        "WHERE applicant_type = 'total' AND passed = false "
-        "AND (list_contains(?, year) OR list_contains(?, year - 1)) ORDER BY agency, year",
-        [years, years],
-    )
+    # Written to the build file (shared with run_ingest's session, or our own), published whole.
+    with warehouse_build(paths.db, context.log.warning) as target:
+        results: list[LoadResult] = []
+        for key, validated in sorted(validated_frames.items()):
+            result = load_year(target, validated.year, validated.frames, validated.agencies)
+            context.log.info(f"{key}: loaded {result.rows}")
+            for report_id, old_year in result.moved:
+                context.log.info(f"{key}: report {report_id} moved here from {old_year}")
+            results.append(result)
+        years = [r.year for r in results]
+        failed = failed_identities(target, years)
+        where = query(
+            target,
+            "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
+            "WHERE list_contains(?, year) ORDER BY source_path, rule, subject",
+            [years],
+        )
+        # Identity E of the loaded years and of the years after them (their carried_over refers here).
+        breaks = query(
+            target,
+            "SELECT agency, year, carried_over, previous_carried_forward FROM carryover_continuity "
+            "WHERE applicant_type = 'total' AND passed = false "
+            "AND (list_contains(?, year) OR list_contains(?, year - 1)) ORDER BY agency, year",
+            [years, years],
+        )
     return dg.MaterializeResult(
         metadata={
             **{f"rows_{t}": sum(r.rows[t] for r in results) for t in TABLES},

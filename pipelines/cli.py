@@ -180,7 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_extract)
 
     p = sub.add_parser("ingest", help="run the Dagster ingestion in-process for some years")
-    p.add_argument("years", nargs="?", metavar="YEAR|FIRST-LAST", help="default: every year present (folders and manifest years)")
+    p.add_argument(
+        "years",
+        nargs="?",
+        metavar="YEAR|FIRST-LAST",
+        help="default: every year present (folders and manifest years)",
+    )
     p.set_defaults(func=_ingest)
 
     p = sub.add_parser("synth", help="write a synthetic corpus with known answers")

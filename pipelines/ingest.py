@@ -22,6 +22,7 @@ from pipelines.resources import GongkaiPaths, YearPickleIOManager
 from warehouse.db import query
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
+from warehouse.publish import warehouse_build
 
 
 @dataclass
@@ -154,7 +155,10 @@ def run_ingest(
 
     job = build_definitions(paths).resolve_job_def(JOB_NAME)
     io = YearPickleIOManager(paths=paths)
-    with _instance() as instance:
+    runs: list[tuple[str, int, int, set[tuple[str, str]]]] = []
+    # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
+    # the build file, published whole onto the warehouse when the last run is done.
+    with warehouse_build(paths.db, say), _instance() as instance:
         for first, last in year_ranges(wanted):
             span = str(first) if first == last else f"{first}–{last}"
             say(f"ingesting {span} from {paths.raw}")
@@ -164,17 +168,18 @@ def run_ingest(
             summary.run_ids.append(result.run_id)
             errors = _step_errors(result)
             summary.errors += [f"{span} {e}" for e in errors]
-            done = _materialized(result)
-            for year in range(first, last + 1):
-                ys = _summarise_year(year, io, paths.db, done)
-                if ys.validation_failures and not ys.loaded:
-                    summary.errors.append(
-                        f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
-                    )
-                summary.years[year] = ys
-                state = "loaded" if ys.loaded else "NOT loaded"
-                say(
-                    f"{year}: {ys.files} files ({ys.ok} ok, {ys.warning} warning, {ys.rejected} rejected), "
-                    f"{ys.rows.get('applications', 0)} application rows, {state}"
+            runs.append((span, first, last, _materialized(result)))
+    for _span, first, last, done in runs:
+        for year in range(first, last + 1):
+            ys = _summarise_year(year, io, paths.db, done)
+            if ys.validation_failures and not ys.loaded:
+                summary.errors.append(
+                    f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
                 )
+            summary.years[year] = ys
+            state = "loaded" if ys.loaded else "NOT loaded"
+            say(
+                f"{year}: {ys.files} files ({ys.ok} ok, {ys.warning} warning, {ys.rejected} rejected), "
+                f"{ys.rows.get('applications', 0)} application rows, {state}"
+            )
     return summary

@@ -31,7 +31,16 @@ def progress_printer() -> Iterator[Callable[[str], None]]:
 
 def print_summary(summary: IngestSummary) -> None:
     table = Table(title=f"ingest into {summary.db_path}", title_justify="left")
-    for column in ("year", "files", "ok", "warning", "rejected", "applications rows", "identity failures", "loaded"):
+    for column in (
+        "year",
+        "files",
+        "ok",
+        "warning",
+        "rejected",
+        "applications rows",
+        "identity failures",
+        "loaded",
+    ):
         table.add_column(column, justify="right")
     for year, ys in sorted(summary.years.items()):
         table.add_row(
@@ -45,7 +54,9 @@ def print_summary(summary: IngestSummary) -> None:
             "yes" if ys.loaded else "[red]no[/red]",
         )
     console.print(table)
-    rejected = [(y, path, reason) for y, ys in sorted(summary.years.items()) for path, reason in ys.rejected_files]
+    rejected = [
+        (y, path, reason) for y, ys in sorted(summary.years.items()) for path, reason in ys.rejected_files
+    ]
     if rejected:
         console.print(f"rejected ({len(rejected)}; the files stay where they are, listed in table reports):")
         for year, path, reason in rejected:
@@ -91,7 +102,9 @@ def print_warehouse_summary() -> int:
         table.add_row(*(str(v) for v in row))
     console.print(table)
     rows = query(path, _YOY_EXAMPLE)
-    yoy = Table(title="largest year-over-year changes in requests received (applications_yoy)", title_justify="left")
+    yoy = Table(
+        title="largest year-over-year changes in requests received (applications_yoy)", title_justify="left"
+    )
     for column in ("agency", "year", "requests", "previous year", "change"):
         yoy.add_column(column, justify="left" if column == "agency" else "right")
     for row in rows:

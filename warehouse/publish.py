@@ -1,0 +1,159 @@
+"""One writer at a time, writing to a build file that is published whole.
+
+- ``writer_lock``: an exclusive ``fcntl.flock`` on ``<db dir>/.<db name>.lock`` held for a whole
+  ingest. A second ingest waits (and says who it is waiting for); the kernel drops the lock when
+  its holder dies, so a killed run never leaves a lock behind.
+- ``warehouse_build``: every write goes to ``<db dir>/.<db stem>.build.duckdb``, a fresh copy of
+  the published file made at the start. When the run finishes the build file is CHECKPOINTed,
+  closed and ``os.replace``-d onto the published file: readers never wait for a writer, see
+  either the old warehouse or the new one, and a run killed at any moment publishes nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_guard = threading.Lock()
+_held: dict[Path, int] = {}  # lock path → nesting depth in this process (run_ingest → asset)
+_builds: dict[Path, Path] = {}  # published path → build path of the session open in this process
+
+
+def lock_path(db: Path) -> Path:
+    return db.parent / f".{db.name}.lock"
+
+
+def build_path(db: Path) -> Path:
+    return db.parent / f".{db.stem}.build{db.suffix or '.duckdb'}"
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _key(path: Path) -> Path:
+    return path.absolute()
+
+
+@contextmanager
+def writer_lock(db: Path, say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the warehouse's writer lock; re-entrant within one process."""
+    path = _key(lock_path(db))
+    with _guard:
+        if _held.get(path):
+            _held[path] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _guard:
+                _held[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "pid ?, started ?"
+            (say or (lambda _m: None))(f"another ingest ({holder}) holds the warehouse; waiting…")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd, f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}".encode(), 0
+        )
+        with _guard:
+            _held[path] = 1
+        try:
+            yield
+        finally:
+            with _guard:
+                _held.pop(path, None)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _start_build(db: Path) -> Path:
+    build = build_path(db)
+    for stale in (build, _wal(build)):  # left by a killed run: never reused
+        stale.unlink(missing_ok=True)
+    if _wal(db).exists():  # a published file with a WAL (written in place by an older version)
+        con = duckdb.connect(str(db), config=_CONFIG)
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    if db.exists():
+        shutil.copyfile(db, build)
+    return build
+
+
+def publish(build: Path, db: Path) -> None:
+    """CHECKPOINT and close the build file, then atomically put it in place of ``db``."""
+    con = duckdb.connect(str(build), config=_CONFIG)
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    fd = os.open(build, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _wal(build).unlink(missing_ok=True)  # empty after the checkpoint; must not follow the file
+    os.replace(build, db)
+    _fsync_dir(db.parent)
+
+
+@contextmanager
+def warehouse_build(db: Path, say: Callable[[str], None] | None = None) -> Iterator[Path]:
+    """Yield the path to write to; publish it onto ``db`` when the block ends without error.
+
+    Nested sessions (the warehouse_year asset inside ``run_ingest``) share the outer build file,
+    which the outer session publishes once.
+    """
+    key = _key(db)
+    with _guard:
+        outer = _builds.get(key)
+    if outer is not None:
+        yield outer
+        return
+    with writer_lock(db, say):
+        db.parent.mkdir(parents=True, exist_ok=True)
+        build = _start_build(db)
+        with _guard:
+            _builds[key] = build
+        try:
+            yield build
+        except BaseException:
+            with _guard:
+                _builds.pop(key, None)
+            for path in (build, _wal(build)):
+                path.unlink(missing_ok=True)
+            raise
+        with _guard:
+            _builds.pop(key, None)
+        if build.exists():
+            publish(build, db)
