@@ -6,6 +6,7 @@ file and ``dagster dev`` or an analyst's notebook may hold the file between runs
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -225,6 +226,40 @@ def _with_ingested_at(
     return reports.with_columns(pl.Series("ingested_at", stamps, dtype=pl.Datetime("us"))), unchanged
 
 
+_UNREADABLE = re.compile(r"newer version is unreadable: .*? \(sha256 [0-9a-f]{12}…, ingested [0-9-]+\)(; )?")
+
+
+def _keep_last_good(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame) -> list[str]:
+    """Quarantine: a loaded report whose file now gives a rejected version (same path, new
+    bytes) keeps its row and facts, with a warning saying so, until a good version arrives.
+    Returns the report ids kept."""
+    rejected = {
+        r["source_path"]: r["error"]
+        for r in reports.filter(pl.col("status") == "rejected").iter_rows(named=True)
+    }
+    loaded = set(reports.filter(pl.col("status") != "rejected")["source_path"].to_list())
+    incoming = set(reports["report_id"].to_list())
+    kept = []
+    for rid, path, sha, warnings_, ingested in con.execute(
+        "SELECT report_id, source_path, sha256, warnings, ingested_at FROM reports "
+        "WHERE year = ? AND status IN ('ok', 'warning') ORDER BY ingested_at DESC",
+        [year],
+    ).fetchall():
+        if path not in rejected or path in loaded or rid in incoming or any(k[1] == path for k in kept):
+            continue
+        note = (
+            f"newer version is unreadable: {rejected[path]}; facts kept from the last good version "
+            f"(sha256 {sha[:12]}…, ingested {ingested:%Y-%m-%d})"
+        )
+        rest = _UNREADABLE.sub("", warnings_ or "").strip("; ")
+        con.execute(
+            "UPDATE reports SET warnings = ? WHERE report_id = ? AND year = ?",
+            ["; ".join(w for w in (note, rest) if w), rid, year],
+        )
+        kept.append((rid, path))
+    return [rid for rid, _ in kept]
+
+
 def _check_year(year: int, frames: Frames) -> None:
     for table, frame in frames.tables.items():
         if frame.height and frame.filter(pl.col("year") != year).height:
@@ -271,8 +306,11 @@ def load_year(
                     [year, placed],
                 ).fetchall()
             ]
+            kept = _keep_last_good(con, year, reports)
             for table in _DELETE_ORDER:
-                con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+                con.execute(
+                    f"DELETE FROM {table} WHERE year = ? AND NOT list_contains(?, report_id)", [year, kept]
+                )
                 if moved:
                     con.execute(
                         f"DELETE FROM {table} WHERE year <> ? AND list_contains(?, report_id)", [year, placed]
