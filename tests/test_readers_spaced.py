@@ -199,3 +199,41 @@ def test_spaced_rendering_has_the_layout_quirks() -> None:
     assert any(line.strip().startswith("-") and line.strip().endswith("-") for line in text.split("\n"))
     # … and the vertical label as single characters at the left edge.
     assert sum(1 for line in text.split("\n") if line[:2].strip() in set("三、本年度办理结果")) >= 5
+
+
+# ---------------------------------------------------------------------------- numbers wrapped in their cell
+
+
+def test_digits_wrapped_inside_their_cells_are_joined() -> None:
+    """６１ over ０ is 610: LibreOffice wraps a number too wide for its cell (bench pdf/unruled#000)."""
+    lines = [
+        "一、本年新收政府信息公开申请数量      ６１  ０  ０  ０   ０  ０   ６１",
+        "                      ０                    ０",
+        "二、上年结转政府信息公开申请数量       １４  ０  ０  ０   ０  ０   １４",
+    ]
+    assert rows_from_spaced(lines) == [
+        ["一、本年新收政府信息公开申请数量", "６１０", "０", "０", "０", "０", "０", "６１０"],
+        ["二、上年结转政府信息公开申请数量", "１４", "０", "０", "０", "０", "０", "１４"],
+    ]
+
+
+def test_wrapped_label_tail_and_digits_on_one_line() -> None:
+    lines = [
+        " (四)无法提  1、本机关不掌握相关政  ３０  ０  ０  ０  ０  ０  ３０",
+        " 供  府信息    ６          ６",
+    ]
+    assert rows_from_spaced(lines)[0][-7:] == ["３０６", "０", "０", "０", "０", "０", "３０６"]
+
+
+def test_wrapped_digit_that_cannot_be_placed_nulls_the_row() -> None:
+    """Three pieces under a row with two wide numbers: which cells continue is unknowable."""
+    lines = ["一、本年新收政府信息公开申请数量  ６１  ０  ０  ０  ０  ０  ６１", "       ０   ０   ０"]
+    assert rows_from_spaced(lines) == [["一、本年新收政府信息公开申请数量"]]
+
+
+def test_lone_number_mid_page_is_a_wrap_at_page_end_a_page_number() -> None:
+    four = "８  １  ０  ４  １  ０  ０  ０  ０  ０  ０  ０  ０  ０  ０"
+    wrapped = rows_from_spaced([four, "            ３", "五、存在的主要问题及改进情况"])
+    assert wrapped[0][4] == "１３"
+    paged = rows_from_spaced([four, "            ３", "\f", "五、存在的主要问题及改进情况"])
+    assert paged[0][4] == "１"

@@ -164,6 +164,67 @@ def _continuation_text(frag: Fragment, label_start: int) -> str:
     return "".join(_joined(c.text) for c in inside)
 
 
+_DIGITS_ONLY = re.compile(r"^[0-9０-９]+$")
+
+
+def _wrapped_digits(values: list[Chunk], above: list[Chunk]) -> list[int] | None:
+    """Positions in ``above`` that a digits-only line continues; None when the line is a wrap
+    but the numbers it continues cannot be told apart (the caller then nulls the row).
+
+    A number too wide for its column wraps inside the cell (``６１`` then ``０`` = 610). Reading
+    the second line as a row of its own would leave 61 in the cell: a wrong value that the row
+    total can even confirm when the 总计 column wraps the same way.
+    """
+    # Only a number that filled its cell wraps: the longest numbers of the row are the candidates.
+    longest = max(len(a.text) for a in above)
+    widest = [k for k, a in enumerate(above) if len(a.text) == longest]
+    if longest < 2 and len(above) > 1 and len(values) != len(above):
+        # Single digits everywhere (table 四): a piece under one of them by position only.
+        widest = list(range(len(above)))
+    if len(values) == len(widest):
+        return widest  # one piece per candidate, in order
+    if len(values) > len(widest):
+        return None
+    # Fewer pieces than candidates: each must sit clearly nearest one candidate.
+    targets: list[int] = []
+    for chunk in values:
+        centre = (chunk.start + chunk.end) / 2
+        ranked = sorted((abs((above[k].start + above[k].end) / 2 - centre), k) for k in widest)
+        (best, k), runner_up = ranked[0], ranked[1][0]
+        if runner_up - best < 2 or (targets and k <= targets[-1]):
+            return None
+        targets.append(k)
+    return targets
+
+
+def _wrap_not_page_number(
+    line: str, position: int, flat: list[tuple[str, bool]], after_values: bool, blank: bool
+) -> bool:
+    """A lone number right under a value row, with more text after it on the same page, is a
+    digit wrapped inside its cell; a page number is the last thing on its page (or stands
+    after a blank line)."""
+    if not after_values or blank or not _DIGITS_ONLY.match(line.strip()):
+        return False
+    for piece, new_page in flat[position + 1 :]:
+        if new_page:
+            return False
+        if piece.strip():
+            return True
+    return False
+
+
+def _looks_wrapped(labels: list[Chunk], values: list[Chunk], above: ValueRow) -> bool:
+    """A line under a value row holding fewer bare-digit numbers than it."""
+    return (
+        len(values) < len(above.values)
+        and all(_DIGITS_ONLY.match(v.text) for v in values)
+        # Left of the numbers only strays of a vertical label or the wrapped tail of this row's
+        # own label (府信息): short, and not opening a label of its own (（二）, 5.).
+        and all(c.end <= above.value_start and not c.enumerated for c in labels)
+        and len(squash("".join(c.text for c in labels))) <= 8
+    )
+
+
 def rows_from_spaced(lines: list[str]) -> list[Row]:
     rows: list[Row] = []
     pending: list[Fragment] = []
@@ -191,76 +252,97 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
             pending = pending[taken:]
 
     in_break = False  # between the end of one page and the first text of the next
-    for raw in lines:
-        for k, piece in enumerate(raw.split("\f")):  # a form feed starts a new page mid-line
-            line = piece.rstrip("\r\n").replace("\t", "    ")
-            if k > 0:
-                in_break, blank = True, False
-            if not line.strip():
-                # Blank lines around a page break are the page margins, not a gap between rows.
-                blank = blank or not in_break
-                continue
-            if PAGE_NUMBER.match(line):
-                in_break, blank = True, False  # page numbers cut tables; they are never content
-                continue
-            in_break = False
-            chunks = chunks_of(line)
-            labels, values = _split_values(chunks)
-            if not values:
-                pending.append(Fragment(chunks, blank))
-                blank = False
-                continue
-            blank_before = blank
-            blank = False
-            value_start = values[0].start
-            label_start = labels[-1].start if labels else value_start
-            # 1. Fragments that open this row's label: from the last enumerated fragment on,
-            #    if every one of them fits the label area.
-            head: list[Fragment] = []
-            if len(values) <= _MAX_VALUES_FOR_LABEL and not any(c.enumerated for c in labels):
-                opener = next(
-                    (k for k in range(len(pending) - 1, -1, -1) if pending[k].enumerated),
-                    None,
-                )
-                if opener is not None:
-                    group = pending[opener:]
-                    column = group[0].chunks[-1].start  # the leaf's column (a parent may precede it)
-                    fits = all(f.end <= value_start for f in group) and all(
-                        _is_continuation(f, column, value_start) for f in group[1:]
-                    )
-                    if fits and not (labels and blank_before):
-                        head = group
-                elif not labels and pending and not blank_before:
-                    # No enumerators at all: the label lines right above (at most two).
-                    group = pending[-2:]
-                    if all(f.end <= value_start and not f.blank_before for f in group[1:]) and all(
-                        f.end <= value_start and len(squash(f.text)) <= 2 * _MAX_CONTINUATION for f in group
-                    ):
-                        head = group
-            rest = pending[: len(pending) - len(head)]
-            pending = rest
-            # 2. Label lines printed under the previous row's numbers continue its label.
-            flush_pending_backwards()
-            for frag in pending:
-                emit_fragment(frag)
-            pending = []
-            # 3. The row itself.
-            label_cells = [c.text for c in labels]
-            if head:
-                # A parent label and the opening leaf can share the first line: two cells.
-                parents = [c.text for c in head[0].chunks[:-1]]
-                column = head[0].chunks[-1].start
-                opened = head[0].chunks[-1].text + "".join(_continuation_text(f, column) for f in head[1:])
-                own = [c for c in labels if c.start >= column - 2]  # strays of the vertical label dropped
-                label_cells = [*parents, opened + "".join(_joined(c.text) for c in own)]
-            rows.append([*label_cells, *(c.text for c in values)])
-            last = ValueRow(
-                labels=[Chunk(label_start, t) for t in label_cells] if label_cells else [],
-                values=values,
-                index=len(rows) - 1,
+    last_was_values = False  # the previous printed line was a value row
+    # (line, starts a new page): a form feed starts a new page, even mid-line.
+    flat = [(piece, k > 0) for raw in lines for k, piece in enumerate(raw.split("\f"))]
+    for position, (piece, new_page) in enumerate(flat):
+        line = piece.rstrip("\r\n").replace("\t", "    ")
+        if new_page:
+            in_break, blank = True, False
+        if not line.strip():
+            # Blank lines around a page break are the page margins, not a gap between rows.
+            blank = blank or not in_break
+            continue
+        if PAGE_NUMBER.match(line) and not _wrap_not_page_number(
+            line, position, flat, last_was_values, blank
+        ):
+            in_break, blank = True, False  # page numbers cut tables; they are never content
+            continue
+        in_break = False
+        chunks = chunks_of(line)
+        labels, values = _split_values(chunks)
+        if not values:
+            pending.append(Fragment(chunks, blank))
+            blank, last_was_values = False, False
+            continue
+        blank_before = blank
+        blank = False
+        if (
+            last is not None
+            and last_was_values
+            and not blank_before
+            and not pending
+            and _looks_wrapped(labels, values, last)
+        ):
+            row = rows[last.index]
+            first_value = len(row) - len(last.values)
+            wrapped = _wrapped_digits(values, last.values)
+            if wrapped is None:
+                del row[first_value:]  # unsure which numbers continue: the row is null, flagged
+            else:
+                for chunk, k in zip(values, wrapped, strict=True):
+                    row[first_value + k] += chunk.text
+            continue
+        last_was_values = True
+        value_start = values[0].start
+        label_start = labels[-1].start if labels else value_start
+        # 1. Fragments that open this row's label: from the last enumerated fragment on,
+        #    if every one of them fits the label area.
+        head: list[Fragment] = []
+        if len(values) <= _MAX_VALUES_FOR_LABEL and not any(c.enumerated for c in labels):
+            opener = next(
+                (k for k in range(len(pending) - 1, -1, -1) if pending[k].enumerated),
+                None,
             )
-            if head:
-                last.labels[-1] = Chunk(head[0].chunks[-1].start, label_cells[-1])
+            if opener is not None:
+                group = pending[opener:]
+                column = group[0].chunks[-1].start  # the leaf's column (a parent may precede it)
+                fits = all(f.end <= value_start for f in group) and all(
+                    _is_continuation(f, column, value_start) for f in group[1:]
+                )
+                if fits and not (labels and blank_before):
+                    head = group
+            elif not labels and pending and not blank_before:
+                # No enumerators at all: the label lines right above (at most two).
+                group = pending[-2:]
+                if all(f.end <= value_start and not f.blank_before for f in group[1:]) and all(
+                    f.end <= value_start and len(squash(f.text)) <= 2 * _MAX_CONTINUATION for f in group
+                ):
+                    head = group
+        rest = pending[: len(pending) - len(head)]
+        pending = rest
+        # 2. Label lines printed under the previous row's numbers continue its label.
+        flush_pending_backwards()
+        for frag in pending:
+            emit_fragment(frag)
+        pending = []
+        # 3. The row itself.
+        label_cells = [c.text for c in labels]
+        if head:
+            # A parent label and the opening leaf can share the first line: two cells.
+            parents = [c.text for c in head[0].chunks[:-1]]
+            column = head[0].chunks[-1].start
+            opened = head[0].chunks[-1].text + "".join(_continuation_text(f, column) for f in head[1:])
+            own = [c for c in labels if c.start >= column - 2]  # strays of the vertical label dropped
+            label_cells = [*parents, opened + "".join(_joined(c.text) for c in own)]
+        rows.append([*label_cells, *(c.text for c in values)])
+        last = ValueRow(
+            labels=[Chunk(label_start, t) for t in label_cells] if label_cells else [],
+            values=values,
+            index=len(rows) - 1,
+        )
+        if head:
+            last.labels[-1] = Chunk(head[0].chunks[-1].start, label_cells[-1])
     flush_pending_backwards()
     for frag in pending:
         emit_fragment(frag)
