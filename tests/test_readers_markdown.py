@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,18 @@ def test_render_markdown_bytes() -> None:
     extracted = extract_bytes(data, "report.markdown")
     assert extracted.format == "markdown"
     assert extracted.encoding in ("gb18030", "gbk")
+
+
+@pytest.mark.parametrize(
+    ("title", "agency"),
+    [
+        ("# 青川市应急管理局2022年政府信息公开工作年度报告", "青川市应急管理局"),
+        ("# 2022年度竹湾区人民政府政府信息公开工作年度报告", "竹湾区人民政府"),
+    ],
+)
+def test_agency_from_a_markdown_heading_title(title: str, agency: str) -> None:
+    """Heading marks are not part of the title (the bench found `#清湖市应急管理局`)."""
+    from extract.metadata import title_metadata
+    from extract.readers.markdown import read
+
+    assert title_metadata(read(f"{title}\n\n正文。\n".encode()).text)[:2] == (agency, 2022)

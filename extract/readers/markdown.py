@@ -133,7 +133,10 @@ def read(data: bytes) -> Document:
     decoded = decode(data)
     check_text(decoded, "markdown")
     text = decoded.text
-    doc = Document(rows=rows_from_markdown(text), format="markdown", text=text, encoding=decoded.encoding)
+    rows = rows_from_markdown(text)
+    # Metadata reads plain lines: the rows' text, without heading marks (# 2022年度…报告).
+    plain = "\n".join(" ".join(c for c in row if c) for row in rows)
+    doc = Document(rows=rows, format="markdown", text=plain, encoding=decoded.encoding)
     if decoded.replaced:
         doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")
     return doc
