@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 # Characters that almost always appear in a report: scoring candidate decodings by them tells
@@ -17,24 +18,19 @@ class Decoded:
     replaced: int  # bytes that could not be decoded and became U+FFFD
 
 
+# Characters a Chinese report is made of: CJK, printable ASCII, whitespace, CJK and full-width
+# punctuation, general punctuation (quotes, dashes).
+_PLAUSIBLE = re.compile("[\u4e00-\u9fff\x20-\x7e\t\n\r\u3000-\u303f\uff00-\uffef\u2010-\u201f]+")
+
+
 def _plausibility(text: str) -> float:
-    """Share of characters a Chinese report is made of (CJK, ASCII, CJK punctuation)."""
+    """Share of plausible characters in the first 6000, plus a small bonus for report words."""
     if not text:
         return 0.0
-    good = 0
-    for ch in text[:6000]:
-        o = ord(ch)
-        if (
-            0x4E00 <= o <= 0x9FFF
-            or 0x20 <= o < 0x7F
-            or ch in "\t\n\r"
-            or 0x3000 <= o <= 0x303F
-            or 0xFF00 <= o <= 0xFFEF
-            or 0x2010 <= o <= 0x201F
-        ):
-            good += 1
+    sample = text[:6000]
+    good = len(sample) - len(_PLAUSIBLE.sub("", sample))  # a regex pass: this runs on every file
     hints = sum(text.count(ch) for ch in _REPORT_HINTS)
-    return good / min(len(text), 6000) + min(hints, 50) / 1000
+    return good / len(sample) + min(hints, 50) / 1000
 
 
 def decode(data: bytes, declared: str | None = None) -> Decoded:

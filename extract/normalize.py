@@ -88,6 +88,9 @@ class LabelIndex:
     def __init__(self, entries: dict[str, str]):
         # label key -> code
         self._exact = {label_key(k): v for k, v in entries.items()}
+        # Fuzzy answers by key: header and narrative cells recur in every report, and a miss
+        # costs an edit distance against every label.
+        self._fuzzy: dict[str, str | None] = {}
 
     def lookup(self, key: str) -> str | None:
         if not key:
@@ -95,6 +98,14 @@ class LabelIndex:
         hit = self._exact.get(key)
         if hit is not None:
             return hit
+        if key in self._fuzzy:
+            return self._fuzzy[key]
+        if len(self._fuzzy) > 50_000:  # bounded: a stream of unique junk must not grow it forever
+            self._fuzzy.clear()
+        self._fuzzy[key] = answer = self._closest(key)
+        return answer
+
+    def _closest(self, key: str) -> str | None:
         best: list[tuple[int, str]] = []
         for label, code in self._exact.items():
             limit = tolerance(label)
