@@ -6,14 +6,18 @@ backfill) and returns ``{year: value}``; the IO manager stores each year on its 
 
 import dataclasses
 import hashlib
+import os
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
 
 from assets.payloads import ExtractedYear, ValidatedYear, YearFiles
-from extract import REJECTED, Report, extract_bytes
+from extract import REJECTED, Report
+from extract.guarded import extract_guarded
+from extract.limits import MEMORY_MB, TIMEOUT_S
 from pipelines.partitions import years_partitions
 from pipelines.resources import GongkaiPaths
 from schemas.models import validate_frames
@@ -102,9 +106,13 @@ def _extract_one(year_files: YearFiles, index: int) -> Extracted:
     if digest != raw.sha256:  # edited since the scan: the id must follow the bytes we parsed
         raw = dataclasses.replace(raw, sha256=digest, size=len(data))
     try:
-        report = extract_bytes(
+        # In a child process with a time and memory limit: a hostile file is rejected, never hangs
+        # or exhausts the run (extract.limits).
+        report = extract_guarded(
             data,
             raw.relative,
+            timeout_s=TIMEOUT_S,
+            memory_mb=MEMORY_MB,
             manifest_agency=entry.agency if entry else None,
             manifest_year=entry.year if entry else None,
             folder_year=year_files.year,
@@ -123,7 +131,9 @@ def extracted_reports(
     """Each file through the extractor; rejected files keep their one-line reason."""
     out: dict[str, ExtractedYear] = {}
     for key, year_files in raw_files.items():
-        items = [_extract_one(year_files, i) for i in range(len(year_files.files))]
+        # Threads only wait on the extraction children, so each core parses one file at a time.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            items = list(pool.map(lambda i, yf=year_files: _extract_one(yf, i), range(len(year_files.files))))
         out[key] = ExtractedYear(
             year=year_files.year,
             items=items,
