@@ -2,7 +2,7 @@
 # and `make test`. Both create the environment first; nothing else needs installing.
 UV := python3 -m uv
 UV_VERSION := 0.13.9
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: setup run test test-all lint bench dev clean-warehouse
 
