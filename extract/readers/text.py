@@ -35,7 +35,8 @@ _NARRATIVE = re.compile(
 
 
 def _is_blank(line: str) -> bool:
-    return bool(_BLANK_LINE.match(line))
+    # str.strip() removes every Unicode space (U+3000, U+2002, NBSP …): no regex per line.
+    return not line.strip()
 
 
 _SPACED_ROW = re.compile(r"\S\s{2,}\S+\s{2,}\S")
