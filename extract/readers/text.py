@@ -25,7 +25,6 @@ from extract.values import looks_like_value
 
 SUFFIXES = frozenset({".txt", ".text", ""})
 
-_BLANK_LINE = re.compile(r"^[\s\u3000\u2002\u2003\u00a0]*$")
 _PIPES_ONLY = re.compile(r"^\s*\|+\s*$")
 # A line that cannot be a non-first cell of a table row: a section heading or a paragraph.
 _NARRATIVE = re.compile(
