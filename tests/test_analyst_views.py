@@ -171,7 +171,33 @@ LEGAL = {("new_received", a): n for a, n in zip(TAX.applicant_codes[1:6], (2, 1,
 
 def test_agency_year_metrics_hand_computed(wh: Path) -> None:
     load(wh, 2022, report("甲局", 2022, TOTALS, columns=LEGAL, appeals=APPEALS))
-    columns = ["requests_received", "handled", "disclosure_rate", "full_disclosure_rate", "withheld", "withheld_rate", "withheld_share_process_info", "withheld_share_third_party", "withheld_share_state_secret", "unavailable_rate", "not_processed_rate", "other_rate", "caseload", "carry_forward_rate", "legal_person_requests", "legal_person_share", "reconsiderations_per_100_requests", "lawsuits", "lawsuits_per_100_requests", "reconsiderations_decided", "reconsideration_correction_rate", "litigation_direct_correction_rate", "litigation_after_reconsideration_correction_rate", "lawsuits_decided", "litigation_correction_rate"]
+    columns = [
+        "requests_received",
+        "handled",
+        "disclosure_rate",
+        "full_disclosure_rate",
+        "withheld",
+        "withheld_rate",
+        "withheld_share_process_info",
+        "withheld_share_third_party",
+        "withheld_share_state_secret",
+        "unavailable_rate",
+        "not_processed_rate",
+        "other_rate",
+        "caseload",
+        "carry_forward_rate",
+        "legal_person_requests",
+        "legal_person_share",
+        "reconsiderations_per_100_requests",
+        "lawsuits",
+        "lawsuits_per_100_requests",
+        "reconsiderations_decided",
+        "reconsideration_correction_rate",
+        "litigation_direct_correction_rate",
+        "litigation_after_reconsideration_correction_rate",
+        "lawsuits_decided",
+        "litigation_correction_rate",
+    ]
     (row,) = db.query(wh, f"SELECT {', '.join(columns)} FROM agency_year_metrics")
     assert dict(zip(columns, row, strict=True)) == {
         "requests_received": 18,

@@ -14,7 +14,9 @@ from schemas.taxonomy import taxonomy
 TITLE = "青川市生态环境局2022年政府信息公开工作年度报告\n"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be"]
+)
 def test_decode_detects_encoding(encoding: str) -> None:
     text = TITLE + "三、收到和处理政府信息公开申请情况\n（七）总计\t１２\n"
     assert decode(text.encode(encoding)).text == text
@@ -90,7 +92,11 @@ def test_label_typos_match_tolerantly_but_short_labels_exactly() -> None:
         ("海州区工业和信息化局 2022 年政府信息公开工作年度报告\n正文", "海州区工业和信息化局", 2022),
         ("2019年上海市人民政府办公厅政府信息公开工作年度报告", "上海市人民政府办公厅", 2019),
         ("标题: 平潭综合实验区2021年度政府信息公开工作年度报告", "平潭综合实验区", 2021),
-        ("广州开发区民营经济和企业服务局2022年度  政府政务公开信息工作报告", "广州开发区民营经济和企业服务局", 2022),
+        (
+            "广州开发区民营经济和企业服务局2022年度  政府政务公开信息工作报告",
+            "广州开发区民营经济和企业服务局",
+            2022,
+        ),
         ("2022年度 政府政务公开信息工作报告", None, 2022),
         ("   淮安市洪泽区人民政府\n  2024 年政府信息公开工作年度报告", "淮安市洪泽区人民政府", 2024),
         ("一、总体情况\n2024 年政府信息公开工作年度报告", None, 2024),
