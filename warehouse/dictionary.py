@@ -43,7 +43,10 @@ def _pattern(column: str) -> str | None:
 
 def describe(relation: str, column: str) -> str:
     d = _descriptions()
-    own = d["relations"].get(relation, {}).get("columns", {})
+    entry = d["relations"].get(relation, {})
+    own = dict(entry.get("columns", {}))
+    if "columns_from" in entry:  # a view that only reshapes another reads its descriptions
+        own = d["relations"][entry["columns_from"]].get("columns", {}) | own
     text = own.get(column) or _pattern(column) or d["columns"].get(column)
     if text is None:
         raise KeyError(f"no description for {relation}.{column}: add it to {DESCRIPTIONS_FILE.name}")

@@ -118,20 +118,7 @@ def sha256_file(path: Path) -> str:
 
 def scan_year(raw_dir: Path, year: int) -> list[RawFile]:
     """Every report file under ``raw_dir/<year>/`` (recursively), hashed, in path order."""
-    files = []
-    for path in _year_paths(raw_dir, year):
-        stat = path.stat()
-        files.append(
-            RawFile(
-                path=path.resolve(),
-                relative=path.relative_to(raw_dir).as_posix(),
-                folder_year=year,
-                sha256=sha256_file(path),
-                size=stat.st_size,
-                mtime=stat.st_mtime,
-            )
-        )
-    return files
+    return [_raw_file(raw_dir, path, year) for path in _year_paths(raw_dir, year)]
 
 
 def _raw_file(raw_dir: Path, path: Path, year: int) -> RawFile:

@@ -309,46 +309,17 @@ SELECT
     CASE WHEN lawsuits_corrected IS NOT NULL THEN lawsuits_decided END AS litigation_correction_den
 FROM agency_year_metrics;
 
--- Totals and metrics by region: one row per province, per city and per county (region_level).
-CREATE OR REPLACE VIEW region_year_metrics AS
+-- Totals and ratio-of-sums rates across agencies, computed once for every grouping the
+-- analyst views offer: by province, city, county (the region sets) and by level. `grouping_set`
+-- is DuckDB's grouping() bitmask over (province, city, county, level): 7 = province, 3 = city,
+-- 1 = county, 14 = level.
+CREATE OR REPLACE VIEW group_year_metrics AS
 SELECT
     year,
-    CASE WHEN grouping(city) = 1 THEN 'province' WHEN grouping(county) = 1 THEN 'city' ELSE 'county' END
-        AS region_level,
-    concat_ws('/', province, city, county) AS region,
+    grouping(province, city, county, level) AS grouping_set,
     province,
     city,
     county,
-    count(*)                  AS agencies,
-    sum(requests_received)::BIGINT AS requests_received,
-    sum(handled)::BIGINT      AS handled,
-    sum(disclosed)::BIGINT    AS disclosed,
-    sum(partially_disclosed)::BIGINT AS partially_disclosed,
-    sum(withheld)::BIGINT     AS withheld,
-    sum(withheld_process_info)::BIGINT AS withheld_process_info,
-    sum(unavailable)::BIGINT  AS unavailable,
-    sum(not_processed)::BIGINT AS not_processed,
-    sum(other)::BIGINT        AS other,
-    sum(carried_forward)::BIGINT AS carried_forward,
-    sum(reconsiderations)::BIGINT AS reconsiderations,
-    sum(lawsuits)::BIGINT     AS lawsuits,
-    sum(disclosure_num) / nullif(sum(disclosure_den), 0) AS disclosure_rate,
-    sum(withheld_num) / nullif(sum(withheld_den), 0) AS withheld_rate,
-    sum(legal_person_num) / nullif(sum(legal_person_den), 0) AS legal_person_share,
-    100 * sum(reconsiderations_num) / nullif(sum(reconsiderations_den), 0) AS reconsiderations_per_100_requests,
-    100 * sum(lawsuits_num) / nullif(sum(lawsuits_den), 0) AS lawsuits_per_100_requests,
-    sum(reconsideration_correction_num) / nullif(sum(reconsideration_correction_den), 0)
-        AS reconsideration_correction_rate,
-    sum(litigation_correction_num) / nullif(sum(litigation_correction_den), 0) AS litigation_correction_rate
-FROM metric_parts
-WHERE province IS NOT NULL
-GROUP BY GROUPING SETS ((year, province), (year, province, city), (year, province, city, county))
-HAVING (grouping(city) = 1 OR city IS NOT NULL) AND (grouping(county) = 1 OR county IS NOT NULL);
-
--- Totals and metrics by administrative level of the agency (province, city, county, township).
-CREATE OR REPLACE VIEW level_year_metrics AS
-SELECT
-    year,
     level,
     count(*)                  AS agencies,
     sum(requests_received)::BIGINT AS requests_received,
@@ -372,7 +343,28 @@ SELECT
         AS reconsideration_correction_rate,
     sum(litigation_correction_num) / nullif(sum(litigation_correction_den), 0) AS litigation_correction_rate
 FROM metric_parts
-GROUP BY year, level;
+GROUP BY GROUPING SETS (
+    (year, province), (year, province, city), (year, province, city, county), (year, level)
+);
+
+-- Totals and metrics by region: one row per province, per city and per county (region_level).
+CREATE OR REPLACE VIEW region_year_metrics AS
+SELECT
+    year,
+    CASE grouping_set WHEN 7 THEN 'province' WHEN 3 THEN 'city' ELSE 'county' END AS region_level,
+    concat_ws('/', province, city, county) AS region,
+    * EXCLUDE (year, grouping_set, level)
+FROM group_year_metrics
+WHERE grouping_set IN (7, 3, 1)
+  AND province IS NOT NULL
+  AND (grouping_set = 7 OR city IS NOT NULL)
+  AND (grouping_set <> 1 OR county IS NOT NULL);
+
+-- Totals and metrics by administrative level of the agency (province, city, county, township).
+CREATE OR REPLACE VIEW level_year_metrics AS
+SELECT year, level, * EXCLUDE (year, grouping_set, province, city, county, level)
+FROM group_year_metrics
+WHERE grouping_set = 14;
 
 -- Agencies ranked within their year and level (1 = most); NULL metric → NULL rank.
 CREATE OR REPLACE VIEW agency_rankings AS
