@@ -32,6 +32,7 @@ from extract.readers import pdf as pdf_reader
 from extract.report import Report
 from synth.model import SyntheticReport, random_report
 from synth.names import make_agency
+from synth.raw_pdf import minimal_pdf
 from synth.render import render
 from synth.render_docx import package, paragraph, render_docx
 from synth.render_html import render_html
@@ -53,37 +54,6 @@ def _zip(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
-
-
-def minimal_pdf(pages: int, lines: tuple[str, ...] = ("Annual report",)) -> bytes:
-    """A valid PDF written object by object: ``pages`` pages sharing one font and one content
-    stream (ASCII text in Helvetica). Cheap at any page count: 5,000 pages are ~300 KB."""
-    text = " ".join(f"({line}) Tj 0 -14 Td" for line in lines)
-    content = f"BT /F1 12 Tf 72 720 Td {text} ET".encode("latin-1")
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"",  # the page tree, filled in below
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ]
-    first_page = len(objects) + 1
-    for _ in range(pages):
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 3 0 R >> >> >>"
-        )
-    kids = b" ".join(b"%d 0 R" % n for n in range(first_page, first_page + pages))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def _rejected(data: bytes, name: str, **kwargs: object) -> str:

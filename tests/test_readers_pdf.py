@@ -11,6 +11,7 @@ from extract import extract_bytes
 from extract.document import UnreadableDocument
 from extract.readers import pdf as pdf_reader
 from extract.readers import reader_for
+from synth.raw_pdf import pdf_from_objects
 from tests.conftest import SHARED, assert_tables_match, expected_for
 
 HZQ = SHARED / "realdocs" / "hzq2024_working.pdf"
@@ -67,25 +68,6 @@ def test_hzq2024_rows_are_rebuilt(require_shared: Path) -> None:
     )
 
 
-def _build_pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    """A minimal PDF with a correct cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<</Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        trailer_extra,
-        xref,
-    )
-    return bytes(out)
-
-
 _PAGE_OBJECTS = [
     b"<</Type/Catalog/Pages 2 0 R>>",
     b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
@@ -95,15 +77,15 @@ _PAGE_OBJECTS = [
 
 def test_scanned_pdf_has_no_text_layer() -> None:
     with pytest.raises(UnreadableDocument, match=r"^scanned PDF: no text layer$"):
-        pdf_reader.read(_build_pdf(_PAGE_OBJECTS))
-    report = extract_bytes(_build_pdf(_PAGE_OBJECTS), "scan.pdf")
+        pdf_reader.read(pdf_from_objects(_PAGE_OBJECTS))
+    report = extract_bytes(pdf_from_objects(_PAGE_OBJECTS), "scan.pdf")
     assert report.status == "rejected"
     assert report.error == "scanned PDF: no text layer"
 
 
 def test_encrypted_pdf_is_rejected_with_reason() -> None:
     encrypt = b"<</Filter/Standard/V 1/R 2/O<" + b"ab" * 32 + b">/U<" + b"cd" * 32 + b">/P -4>>"
-    data = _build_pdf(
+    data = pdf_from_objects(
         [*_PAGE_OBJECTS, encrypt], b"/Encrypt 4 0 R /ID[<" + b"11" * 16 + b"><" + b"11" * 16 + b">]"
     )
     report = extract_bytes(data, "locked.pdf")
@@ -113,7 +95,7 @@ def test_encrypted_pdf_is_rejected_with_reason() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"%PDF", b"%PDF-1.4\n" + b"garbage " * 50, _build_pdf(_PAGE_OBJECTS)[:120], bytes(range(256)) * 4],
+    [b"%PDF", b"%PDF-1.4\n" + b"garbage " * 50, pdf_from_objects(_PAGE_OBJECTS)[:120], bytes(range(256)) * 4],
     ids=["header-only", "garbage", "truncated", "binary"],
 )
 def test_damaged_pdf_is_rejected_never_raises(data: bytes) -> None:
@@ -133,7 +115,7 @@ def test_truncated_real_pdf_never_raises(require_shared: Path) -> None:
 
 
 def test_pdf_reader_is_chosen_by_signature_whatever_the_name() -> None:
-    data = _build_pdf(_PAGE_OBJECTS)
+    data = pdf_from_objects(_PAGE_OBJECTS)
     assert reader_for(".html", data).name == "pdf"
     assert reader_for(".pdf", b"not a pdf").name == "pdf"
 
