@@ -16,14 +16,13 @@ names are *suggested* (view ``agency_alias_suggestions``), never merged by guess
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warehouse.csv_input import read_csv
 from warehouse.inventory import Manifest
 
 AGENCIES_CSV_COLUMNS = ("agency", "aliases", "region", "level")
@@ -90,14 +89,10 @@ def read_agencies_csv(path: Path | None, directory: AgencyDirectory | None = Non
     if path is None or not path.is_file():
         return directory
     name = path.name
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        directory.problems.append(f"{name}: unreadable ({exc}); ignored")
+    reader, header, problem = read_csv(path)
+    if reader is None:
+        directory.problems.append(problem or f"{name}: unreadable; ignored")
         return directory
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     if "agency" not in header:
         directory.problems.append(f"{name}: no 'agency' column (header: {','.join(header)}); ignored")
         return directory

@@ -8,14 +8,14 @@ the layout or the manifest are returned as messages so one bad row never stops a
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
+
+from warehouse.csv_input import read_csv
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "agency", "year", "region", "url", "published")
@@ -198,14 +198,10 @@ def read_manifest(raw_dir: Path) -> Manifest:
     file = raw_dir / MANIFEST
     if not file.is_file():
         return manifest
-    try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        manifest.problems.append(f"{MANIFEST}: unreadable ({exc}); ignored")
+    reader, header, problem = read_csv(file)
+    if reader is None:
+        manifest.problems.append(problem or f"{MANIFEST}: unreadable; ignored")
         return manifest
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         manifest.problems.append(
