@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from extract.document import Document, Row
 from extract.normalize import LabelIndex, label_key, leaf_segments, squash
@@ -20,7 +20,7 @@ from extract.values import CellValue, looks_like_value, parse_value
 from schemas.taxonomy import TEMPLATES, taxonomy
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One template cell as read: value (or None), and why it is None when it is."""
 
@@ -85,10 +85,21 @@ _SECTIONS = (
 
 
 def _section_of(row: Row) -> str | None:
-    cells = [c for c in row if c]
-    if len(cells) != 1 or len(cells[0]) > 80:
+    """The section a heading row starts; None for any other row (most rows: checked first)."""
+    heading = None
+    for cell in row:
+        if cell:
+            if heading is not None:
+                return None  # two cells: a table row, not a heading
+            heading = cell
+    return None if heading is None else _section_of_heading(heading)
+
+
+@lru_cache(maxsize=4096)
+def _section_of_heading(heading: str) -> str | None:
+    if len(heading) > 80:
         return None
-    text = squash(cells[0])
+    text = squash(heading)
     if len(text) > 40:
         return None
     for state, words in _SECTIONS:
@@ -117,7 +128,9 @@ def split_row(row: Row) -> RowParts:
     for i, cell in enumerate(row):
         if cell and not looks_like_value(cell):
             last_label = i
-    return RowParts([c for c in row[: last_label + 1] if c.strip()], list(row[last_label + 1 :]))
+    if last_label < 0:
+        return RowParts([], list(row))
+    return RowParts([c for c in row[: last_label + 1] if c.strip()], row[last_label + 1 :])
 
 
 def windows(cells: Sequence[str], n: int) -> list[tuple[int, list[str]]]:
@@ -140,6 +153,8 @@ def choose_reading(
     if len(cells) < n:
         got = [c for c in cells if c.strip()]
         return [Cell.missing(f"row has {len(got)} of {n} value cells")] * n, f"{len(got)} of {n} values"
+    if len(cells) == n:  # the common case: one window, one reading
+        return [Cell.read(raw, parse(i, raw)) for i, raw in enumerate(cells)], None
     candidates = windows(cells, n)
     if not candidates:
         return [Cell.missing(f"row has {len(cells)} value cells for {n} columns")] * n, "too many values"
@@ -161,11 +176,14 @@ def choose_reading(
 # ---------------------------------------------------------------------------- template
 
 
-def detect_template(doc: Document, single_other_row: bool | None, year: int | None) -> tuple[str, str]:
-    """The template version from the labels present; returns (version, how it was decided)."""
+def detect_template(rows: Sequence[Row], single_other_row: bool | None, year: int | None) -> tuple[str, str]:
+    """The template version from the labels present; returns (version, how it was decided).
+
+    ``rows``: the rows up to table 三 (the markers are table 二 labels).
+    """
     markers = _template_markers()
     votes = dict.fromkeys(TEMPLATES, 0)
-    for row in doc.rows:
+    for row in rows:
         for cell in row:
             if cell and len(cell) < 40:
                 version = markers.get(label_key(cell))
@@ -207,12 +225,15 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     appeal_cells: list[str] = []
     appeals_done = False
     problems: list[str] = []
+    table2_rows: list[Row] = []  # rows before table 三: where the template's markers are
 
     for row in doc.rows:
         section = _section_of(row)
         if section:
             state = section
             continue
+        if state in ("before", "t2"):
+            table2_rows.append(row)
         parts = split_row(row)
         non_empty_values = [v for v in parts.values if v.strip()]
         if state == "t4" and not appeals_done:
@@ -266,7 +287,7 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
         single_other_row = True
     else:
         single_other_row = None
-    template, _how = detect_template(doc, single_other_row, year)
+    template, _how = detect_template(table2_rows, single_other_row, year)
     if single_other_row is None:
         single_other_row = template == "2019"
 

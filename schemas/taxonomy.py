@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
@@ -75,36 +75,48 @@ class Taxonomy:
         ``single_other_row``: （六）其他处理 printed as one row (2019 format, and 2021-era
         reports that kept it) instead of its three 2021 sub-rows.
         """
-        split = {code for c in self.categories for code in c.single_row_variant_of}
-        codes = []
-        for c in self.categories:
-            if single_other_row and c.code in split:
-                continue
-            if not single_other_row and c.single_row_variant_of:
-                continue
-            codes.append(c.code)
-        return codes
+        return list(self._row_codes[single_other_row][0])
 
     def result_leaves(self, *, single_other_row: bool) -> list[str]:
         """The result leaves （一）…（六） whose sum is （七）总计 (identity B)."""
-        return [
-            code
-            for code in self.category_codes(single_other_row=single_other_row)
-            if self.category(code).group is not None
-        ]
+        return list(self._row_codes[single_other_row][1])
+
+    @cached_property
+    def _row_codes(self) -> dict[bool, tuple[tuple[str, ...], tuple[str, ...]]]:
+        # Every report asks for these (matcher, checks, loader): worked out once per variant.
+        split = {code for c in self.categories for code in c.single_row_variant_of}
+        out = {}
+        for single_other_row in (True, False):
+            codes = tuple(
+                c.code
+                for c in self.categories
+                if not (single_other_row and c.code in split)
+                and not (not single_other_row and c.single_row_variant_of)
+            )
+            leaves = tuple(code for code in codes if self.category(code).group is not None)
+            out[single_other_row] = (codes, leaves)
+        return out
 
     @property
     def applicant_codes(self) -> list[str]:
-        return [a.code for a in self.applicant_types]
+        return list(self._codes["applicant"])
 
     # ------------------------------------------------------------------ table 四
     @property
     def proceeding_codes(self) -> list[str]:
-        return [p.code for p in self.appeal_proceedings]
+        return list(self._codes["proceeding"])
 
     @property
     def outcome_codes(self) -> list[str]:
-        return [o.code for o in self.appeal_outcomes]
+        return list(self._codes["outcome"])
+
+    @cached_property
+    def _codes(self) -> dict[str, tuple[str, ...]]:
+        return {
+            "applicant": tuple(a.code for a in self.applicant_types),
+            "proceeding": tuple(p.code for p in self.appeal_proceedings),
+            "outcome": tuple(o.code for o in self.appeal_outcomes),
+        }
 
     # ------------------------------------------------------------------ table 二
     def proactive_cells(self, template: str) -> list[tuple[str, Measure]]:

@@ -303,6 +303,15 @@ def test_deeply_nested_html(tag: str) -> None:
     assert error == "HTML nested more than 500 levels deep: refused as broken or hostile markup"
 
 
+@pytest.mark.parametrize(("levels", "refused"), [(499, False), (500, False), (501, True)])
+def test_small_page_nesting_is_checked_on_the_tree(levels: int, refused: bool) -> None:
+    # Too few tags for the pre-parse scan (they parse fast in any shape): the tree is checked.
+    page = "<html><body><p>某局2022年报告</p>" + "<div>" * levels + "x" + "</div>" * levels + "</body></html>"
+    assert page.count("<") <= html_reader._PARSE_ANY_TAGS
+    error = extract_bytes(page.encode(), "deep.html").error or ""
+    assert error.startswith("HTML nested more than 500 levels") is refused, error
+
+
 def test_nesting_the_estimate_misses_is_caught_by_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     # Past the estimate (lifted here), the recursive walk runs out of stack: same reason.
     monkeypatch.setattr(html_reader, "MAX_HTML_DEPTH", 10**9)

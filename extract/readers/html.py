@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from dataclasses import dataclass
+from functools import cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -64,6 +66,9 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)"""
 LINE_MARK = "\ue000"
 _LINE_TAG = re.compile(r"<(?=(?:br|/?(?:p|div|li|h[1-6]))\b)", re.IGNORECASE)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# At most this many "<", a page parses in bounded time whatever its nesting (10,000 nested
+# <div>, the worst shape, take ~0.25 s), so its depth is checked on the parsed tree instead.
+_PARSE_ANY_TAGS = 10_000
 _MAX_SPAN = 1000  # the HTML spec's colspan limit; also bounds rowspan bookkeeping on hostile pages
 # Only the tag name: a pattern running on to the closing ">" would rescan the rest of a file
 # full of "<" without ">" from every "<" (quadratic).
@@ -82,6 +87,10 @@ _NO_DEPTH = frozenset(
 def _clean(text: str) -> str:
     # str.split() splits on every Unicode space (&nbsp; U+00A0, U+3000 included): faster than a regex.
     return " ".join(text.replace("\u200b", "").replace(LINE_MARK, " ").split())
+
+
+# What a cell's text may begin or end with that is not text: white space, line marks, zero-width spaces.
+_EDGES = " \t\r\n\f\v\xa0\u3000\u200b" + LINE_MARK
 
 
 def _mark_lines(html: str) -> str:
@@ -265,8 +274,10 @@ def _cell_text(cell: LexborNode) -> str:
     The line marks were put in the markup before parsing (``_mark_lines``), so lexbor's own
     text extraction does the walk: several times faster than visiting the nodes from Python.
     """
-    text = (cell.text(deep=True) or "").strip()
-    if LINE_MARK not in text:  # the common case: one <p> or none
+    # Marks at the edges (the cell's own <p>) end no line inside it: the common case is then
+    # one line, cleaned without splitting.
+    text = (cell.text(deep=True) or "").strip(_EDGES)
+    if LINE_MARK not in text:
         return _clean(text)
     lines = (_clean(line) for line in text.split(LINE_MARK))
     return "\n".join(line for line in lines if line)
@@ -297,6 +308,17 @@ def nesting_exceeds(html: str, limit: int) -> bool:
     return False
 
 
+@cache
+def _deeper_than(levels: int) -> str | None:
+    """A CSS selector matching an element nested more than ``levels`` deep below <body>.
+
+    None when ``levels`` is past the walk's own stack: the walk's RecursionError reports it.
+    """
+    if levels >= sys.getrecursionlimit():
+        return None
+    return " > ".join(["body", *["*"] * (levels + 1)])
+
+
 def _codec_name(encoding: str) -> str | None:
     try:
         name = codecs.lookup(encoding).name
@@ -318,7 +340,10 @@ def read(data: bytes) -> Document:
     if "\x00" in text[:2000]:
         raise UnreadableDocument("binary file named like a web page: not an HTML report")
     too_deep = f"HTML nested more than {MAX_HTML_DEPTH} levels deep: refused as broken or hostile markup"
-    if nesting_exceeds(text, MAX_HTML_DEPTH):  # before parsing: the parser is quadratic in depth
+    # The parser is quadratic in depth, so a page with many tags is checked before parsing
+    # (a Python scan of every tag: ~1 ms on a report page). A page with fewer tags parses in
+    # bounded time whatever its shape, and is checked on the tree, in C.
+    if text.count("<") > _PARSE_ANY_TAGS and nesting_exceeds(text, MAX_HTML_DEPTH):
         raise UnreadableDocument(too_deep)
     tree = LexborHTMLParser(_mark_lines(text))
     # Scripts and styles hold no report text; removing them up front keeps them out of cell text.
@@ -326,6 +351,9 @@ def read(data: bytes) -> Document:
     root = tree.body
     if root is None:
         raise UnreadableDocument("HTML page without a body: nothing to read")
+    selector = _deeper_than(MAX_HTML_DEPTH)
+    if selector and root.css_first(selector) is not None:
+        raise UnreadableDocument(too_deep)
     walker = _Walker(nested=root.css_first("table table") is not None)
     try:
         walker.flow(root)
