@@ -24,7 +24,12 @@ class Check:
 
 
 def _sum(values: list[Number]) -> Number:
-    return None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
+    total: int | float = 0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
 
 
 def _check(rule: str, subject: str, expected: Number, actual: Number) -> Check:

@@ -135,12 +135,12 @@ def split_row(row: Row) -> RowParts:
 
 def windows(cells: Sequence[str], n: int) -> list[tuple[int, list[str]]]:
     """Every run of n cells obtainable by dropping only empty cells at either end."""
-    out = []
-    for start in range(len(cells) - n + 1):
-        dropped = [*cells[:start], *cells[start + n :]]
-        if all(not c.strip() for c in dropped):
-            out.append((start, list(cells[start : start + n])))
-    return out
+    filled = [i for i, c in enumerate(cells) if c.strip()]
+    # A window must hold every filled cell: it starts at or before the first and ends at or
+    # after the last.
+    lowest = max(0, filled[-1] - n + 1) if filled else 0
+    highest = min(filled[0], len(cells) - n) if filled else len(cells) - n
+    return [(start, list(cells[start : start + n])) for start in range(lowest, highest + 1)]
 
 
 def choose_reading(

@@ -53,33 +53,33 @@ def rejected(file: str, reason: str, **known: Any) -> Report:
     return Report(file=file, status=REJECTED, error=reason, **known)
 
 
-def _cells(table: str, cells: dict[tuple[str, str], Cell], flags: list[Flag]) -> list[tuple[str, str, Cell]]:
-    out = []
-    for (row, column), cell in cells.items():
-        if cell.problem:
-            flags.append(Flag(table, row, column, cell.problem))
-        out.append((row, column, cell))
-    return out
+def _flags(table: str, cells: dict[tuple[str, str], Cell]) -> list[Flag]:
+    return [Flag(table, row, column, cell.problem) for (row, column), cell in cells.items() if cell.problem]
 
 
 def build_report(file: str, tables: Tables, **meta: Any) -> Report:
     """Assemble the loaded report: every template cell, checks, nulls, flags and status."""
-    flags: list[Flag] = []
     applications = [
         {"category": r, "applicant_type": c, "count": cell.value}
-        for r, c, cell in _cells("applications", tables.applications, flags)
+        for (r, c), cell in tables.applications.items()
     ]
     proactive = [
         {"item": r, "measure": c, "value": cell.value, "unit": cell.unit}
-        for r, c, cell in _cells("proactive", tables.proactive, flags)
+        for (r, c), cell in tables.proactive.items()
     ]
     appeals = [
-        {"proceeding": r, "outcome": c, "count": cell.value}
-        for r, c, cell in _cells("appeals", tables.appeals, flags)
+        {"proceeding": r, "outcome": c, "count": cell.value} for (r, c), cell in tables.appeals.items()
+    ]
+    flags = [
+        *_flags("applications", tables.applications),
+        *_flags("proactive", tables.proactive),
+        *_flags("appeals", tables.appeals),
     ]
     checks: list[Check] = compute_checks(tables)
-    null_cells = sum(1 for rows in (applications, appeals) for x in rows if x["count"] is None) + sum(
-        1 for x in proactive if x["value"] is None
+    null_cells = sum(
+        cell.value is None
+        for cells in (tables.applications, tables.proactive, tables.appeals)
+        for cell in cells.values()
     )
     warnings: list[str] = list(meta.pop("warnings", []))
     warnings += tables.problems
@@ -111,7 +111,7 @@ def build_report(file: str, tables: Tables, **meta: Any) -> Report:
             for c in checks
         ],
         null_cells=null_cells,
-        flags=[asdict(f) for f in flags],
+        flags=[{"table": f.table, "row": f.row, "column": f.column, "reason": f.reason} for f in flags],
         warnings=warnings,
         **meta,
     )
