@@ -47,15 +47,25 @@ def _clean_agency(name: str) -> str | None:
     return name
 
 
+def _head(text: str, lines: int = 15) -> list[str]:
+    """The first ``lines`` non-blank lines, stripped but not normalised (``nfkc`` costs time
+    on long lines, and most titles are found on the first line)."""
+    head: list[str] = []
+    for raw in text.splitlines():
+        if raw.strip():
+            head.append(raw)
+            if len(head) == lines:
+                break
+    return head
+
+
 def title_metadata(text: str) -> tuple[str | None, int | None, str | None]:
     """(agency, year, where the year came from) read from the title or first paragraph."""
-    head: list[str] = []
-    for raw in text.splitlines():  # only the head of the document is read: the title lives there
-        if raw.strip():
-            head.append(nfkc(raw).strip())
-            if len(head) == 15:
-                break
-    for i, line in enumerate(head):
+    raw_head = _head(text)  # only the head of the document is read: the title lives there
+    head: list[str] = []  # normalised lines, filled as far as the title search goes
+    for raw in raw_head:
+        i = len(head)
+        head.append(line := nfkc(raw).strip())
         line = _PREFIXES.sub("", line)
         if len(line) > 80 or not (_TITLE_WORDS.search(line) and _REPORT.search(line)):
             continue
