@@ -15,7 +15,7 @@ What converters do to the template tables (QUIRKS.md "Markdown"):
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from extract.decode import decode
 from extract.document import Document, Row
@@ -26,7 +26,9 @@ from schemas.taxonomy import TEMPLATES, taxonomy
 
 SUFFIXES = frozenset({".md", ".markdown"})
 
-_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# |---|:---:|. Written so that no two \s* can meet (as in "\s*\|?\s*"): a long run of spaces
+# would be split between them every possible way before the match fails (quadratic).
+_SEPARATOR = re.compile(r"^\s*(?:\|\s*)?:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*(?:\|\s*)?$")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*\*|__|(?<!\S)\*(?=\S)|(?<=\S)\*(?!\S)")
@@ -43,18 +45,26 @@ def _row_labels() -> LabelIndex:
     return LabelIndex(entries)
 
 
+# Every character _clean or an escaped pipe acts on. Most converted files have none at all,
+# and a cell without any needs only str.strip: no regex per cell.
+_MARKUP = re.compile(r"[<*_&\\]")
+
+
 def _clean(cell: str) -> str:
     cell = _BREAK.sub("", cell)
     cell = _EMPHASIS.sub("", cell)
     return cell.replace("\\|", "|").replace("&nbsp;", " ").strip()
 
 
-def _cells(line: str) -> Row:
+def _cells(line: str, markup: bool = True) -> Row:
+    """The cells of a table line; ``markup=False`` when the document has no _MARKUP anywhere."""
     body = line.strip()
     if body.startswith("|"):
         body = body[1:]
     if body.endswith("|") and not body.endswith("\\|"):
         body = body[:-1]
+    if not markup or _MARKUP.search(body) is None:
+        return list(map(str.strip, body.split("|")))
     return [_clean(c) for c in _PIPE.split(body)]
 
 
@@ -69,14 +79,18 @@ def _is_table_line(lines: list[str], i: int) -> bool:
     return False
 
 
+# Cells recur (labels in every report, small numbers in every row): the value test on each
+# cell is remembered.
+_looks_like_value = lru_cache(maxsize=16384)(looks_like_value)
+
+
 def _labels_only(row: Row) -> bool:
-    cells = [c for c in row if c]
-    return bool(cells) and not any(looks_like_value(c) for c in cells)
+    # any(row): some cell is not empty; filter(None, row): the cells that are not.
+    return any(row) and not any(map(_looks_like_value, filter(None, row)))
 
 
 def _values_only(row: Row) -> bool:
-    cells = [c for c in row if c]
-    return bool(cells) and all(looks_like_value(c) for c in cells)
+    return any(row) and all(map(_looks_like_value, filter(None, row)))
 
 
 def _is_row_label(row: Row) -> bool:
@@ -90,7 +104,8 @@ def _join_detached(rows: list[Row]) -> list[Row]:
     i = 0
     while i < len(rows):
         row = rows[i]
-        if i + 1 < len(rows) and _labels_only(row) and _values_only(rows[i + 1]) and _is_row_label(row):
+        # Most rows start with a label: testing the next row for values alone fails soonest.
+        if i + 1 < len(rows) and _values_only(rows[i + 1]) and _labels_only(row) and _is_row_label(row):
             labels = [c for c in row if c]
             values = rows[i + 1]
             # Leading empty cells of the value row stood under the label columns.
@@ -105,27 +120,35 @@ def _join_detached(rows: list[Row]) -> list[Row]:
 
 
 def rows_from_markdown(text: str) -> list[Row]:
-    lines = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
+    markup = _MARKUP.search(text) is not None  # else no line needs _clean or a markup test
     rows: list[Row] = []
     table: list[Row] = []
-
-    def flush() -> None:
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:  # a blank line ends a table and adds nothing
+            if table:
+                rows.extend(_join_detached(table))
+                table.clear()
+            continue
+        if "---" in line and _SEPARATOR.match(line):  # the separator needs three dashes
+            continue
+        # _is_table_line's first test inline: the call is for the rare line without outer pipes.
+        outer_pipes = stripped[0] == "|" and stripped.count("|") >= 2
+        if outer_pipes or ("|" in stripped and _is_table_line(lines, i)):
+            table.append(_cells(stripped, markup))
+            continue
         if table:
             rows.extend(_join_detached(table))
             table.clear()
-
-    for i, line in enumerate(lines):
-        if _SEPARATOR.match(line) and "-" in line:
-            continue
-        if _is_table_line(lines, i):
-            table.append(_cells(line))
-            continue
-        flush()
         stripped = _LIST_MARK.sub("", _HEADING.sub("", line)).strip()
-        stripped = _clean(stripped)
+        if markup:
+            stripped = _clean(stripped)
         if stripped:
             rows.append([stripped])
-    flush()
+    if table:
+        rows.extend(_join_detached(table))
     return rows
 
 
@@ -135,7 +158,7 @@ def read(data: bytes) -> Document:
     text = decoded.text
     rows = rows_from_markdown(text)
     # Metadata reads plain lines: the rows' text, without heading marks (# 2022年度…报告).
-    plain = "\n".join(" ".join(c for c in row if c) for row in rows)
+    plain = "\n".join([" ".join(filter(None, row)) for row in rows])
     doc = Document(rows=rows, format="markdown", text=plain, encoding=decoded.encoding)
     if decoded.replaced:
         doc.notes.append(f"{decoded.replaced} undecodable bytes replaced ({decoded.encoding})")

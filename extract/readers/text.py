@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from bisect import bisect_left
 
 from extract.decode import Decoded, _plausibility, decode
 from extract.document import Document, Row, UnreadableDocument
@@ -25,12 +26,10 @@ from extract.values import looks_like_value
 
 SUFFIXES = frozenset({".txt", ".text", ""})
 
-_PIPES_ONLY = re.compile(r"^\s*\|+\s*$")
 # A line that cannot be a non-first cell of a table row: a section heading or a paragraph.
-_NARRATIVE = re.compile(
-    r"^(?:[一二三四五六七八九十]+、|.{60,})"
-    r"|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼情况|存在的主要问题|其他需要报告的事项"
-)
+_NARRATIVE_START = r"^(?:[一二三四五六七八九十]+、|.{60,})"
+_SECTION_WORDS = r"主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼情况|存在的主要问题|其他需要报告的事项"
+_NARRATIVE = re.compile(f"{_NARRATIVE_START}|{_SECTION_WORDS}")
 
 
 def _is_blank(line: str) -> bool:
@@ -43,33 +42,68 @@ _SPACED_ROW = re.compile(r"\S\s{2,}\S+\s{2,}\S")
 # A value glued to its label (no space at all) is enough: no other layout prints that, and a
 # surviving space inside the run (总计13 1000014) must not hide the page.
 _RUN_ON = re.compile(r"(?:申请数量|予以公开|国家秘密|总计|继续办理)(?:[ ]?\d{3,}|[\d/／—])")
+# A line whose first non-space character is a pipe, indented by spaces other than a tab (a
+# tab-indented line counts as a cell line, not a pipe row); searched in "\n" + text.
+_INDENTED_PIPE = re.compile(r"\n[^\S\t\n][^\S\n]*\|")
 
 
 def detect_layout(lines: list[str]) -> str:
-    text = "\n".join(lines)
+    """The layout of a text split into lines (no line holds a "\n")."""
+    return _layout_of("\n".join(lines))
+
+
+def _layout_of(text: str) -> str:
+    """``detect_layout`` on the joined lines. This runs on every text file, so the lines are
+    counted with ``str.count`` and rare-case regexes over the whole text rather than a Python
+    loop over every line; only lines that can score for tabs or spaces are visited one by one.
+
+    Per line, as scored: a tab-indented line with no other tab is a cell; a line whose first
+    non-space character is a pipe (not tab-indented) a pipe row; a line with two tabs between
+    its first and last non-tab characters a tab row; else a tab-free line with two spaced gaps
+    (``_SPACED_ROW``, and an ASCII double space) a spaced row.
+    """
     if len(_RUN_ON.findall(text)) >= 3:
         return "text/runon"
-    pipe_rows = tab_cells = tab_rows = spaced_rows = 0
-    for ln in lines:  # one pass: this runs on every text file
-        if not ln:
-            continue
-        if ln[0] == "\t":
-            if "\t" not in ln[1:]:
-                tab_cells += 1
-        elif ln.lstrip().startswith("|"):
-            pipe_rows += 1
-        if ln.count("\t") >= 2 and ln.strip("\t").count("\t") >= 2:
-            tab_rows += 1
-        elif "  " in ln and "\t" not in ln and _SPACED_ROW.search(ln):
-            spaced_rows += 1
+    joined = "\n" + text  # every line now starts after a "\n": one str.count per line start
+    pipe_rows = joined.count("\n|") + len(_INDENTED_PIPE.findall(joined))
+    tab_cells = tab_rows = 0
+    tab_lines = joined.count("\n\t")
+    if tab_lines == text.count("\t"):
+        # Every tab indents its line (the text/cells shape, or no tab at all): all are cells.
+        tab_cells = tab_lines
+    else:
+        for ln in text.split("\n"):
+            if "\t" in ln:
+                if ln[0] == "\t" and "\t" not in ln[1:]:
+                    tab_cells += 1
+                elif ln.strip("\t").count("\t") >= 2:
+                    tab_rows += 1
     scores = {
         "text/pipes": pipe_rows,
         "text/cells": tab_cells,
         "text/tabs": tab_rows * 4,
-        "text/spaces": spaced_rows * 2,
+        "text/spaces": _spaced_rows(text) * 2,
     }
     layout, score = max(scores.items(), key=lambda kv: kv[1])
     return layout if score >= 20 else "text/lines"
+
+
+def _spaced_rows(text: str) -> int:
+    """Tab-free lines with an ASCII double space where ``_SPACED_ROW`` matches. Only lines
+    holding a double space are looked at (found with ``str.find``): in the other layouts
+    there are few or none."""
+    count = 0
+    at = text.find("  ")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        if end < 0:
+            end = len(text)
+        line = text[start:end]
+        if "\t" not in line and _SPACED_ROW.search(line):
+            count += 1
+        at = text.find("  ", end)
+    return count
 
 
 def _cells_layout(lines: list[str]) -> list[Row]:
@@ -77,101 +111,148 @@ def _cells_layout(lines: list[str]) -> list[Row]:
     current: Row | None = None  # the table row being built
     last_was_cell = False
     for line in lines:
-        if _is_blank(line) and not line.startswith("\t"):
-            if current is not None:
-                rows.append(current)
-                current = None
-            last_was_cell = False
-            continue
-        if line.startswith("\t"):
+        if line[:1] == "\t":
             if current is None:
                 current = []
             current.append(line[1:].strip())
             last_was_cell = True
+            continue
+        stripped = line.strip()
+        if not stripped:  # a blank line ends the row
+            if current is not None:
+                rows.append(current)
+                current = None
+            last_was_cell = False
         elif last_was_cell and current and not looks_like_value(current[-1]):
-            current[-1] += "\n" + line.strip()  # a label cell broken over two lines
+            current[-1] += "\n" + stripped  # a label cell broken over two lines
         else:
             if current is not None:
                 rows.append(current)
                 current = None
-            rows.append([line.strip()])
+            rows.append([stripped])
             last_was_cell = False
     if current is not None:
         rows.append(current)
     return rows
 
 
-def _pipes_layout(lines: list[str]) -> list[Row]:
-    rows: list[Row] = []
-    current: Row | None = None
-    cell: str | None = None  # text of the cell being filled, None between cells
-    after_row_end = True  # the previous line closed a row (||, |||) or was narrative
+class _PipeRows:
+    """The pipes layout read one stripped, non-blank line at a time.
 
-    def close_row() -> None:
-        nonlocal current, cell
-        if current is not None:
-            if cell is not None:
-                current.append(cell.strip())
-            rows.append(current)
-        current, cell = None, None
+    Between a row's end (||, |||, a narrative line) and the next "| first cell" line there is
+    no open row (``current`` is None): that is the only "after the row end" state.
+    """
 
-    for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        if _PIPES_ONLY.match(line):
+    __slots__ = ("cell", "current", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.current: Row | None = None
+        self.cell: str | None = None  # text of the cell being filled, None between cells
+
+    def close_row(self) -> None:
+        if self.current is not None:
+            if self.cell is not None:
+                self.current.append(self.cell.strip())
+            self.rows.append(self.current)
+        self.current, self.cell = None, None
+
+    def line(self, line: str) -> None:
+        current, cell = self.current, self.cell
+        if line[0] == "|":
+            if line.strip("|"):
+                # "| first cell": a new row; the previous one ends with its pending cell.
+                self.close_row()
+                *done, cell = line[1:].split("|")
+                self.current = list(map(str.strip, done))
+                self.cell = cell or None  # the line ended with a pipe: no cell pending
+                return
+            # Only pipes: one closes a cell; two or more also mark spanned cells and end the row.
             if current is None:
-                continue
-            n = line.count("|")
-            current.append((cell or "").strip())
-            cell = None
-            if n >= 2:
-                current.extend([""] * (n - 2))
-                close_row()
-                after_row_end = True
-            else:
-                after_row_end = False
-            continue
-        if line.startswith("|"):
-            close_row()
-            current, after_row_end = [], False
-            body = line[1:]
-            for part in body.split("|")[:-1]:
-                current.append(part.strip())
-            cell = body.split("|")[-1]
-            if body.rstrip().endswith("|"):
-                cell = None
-            continue
+                return
+            current.append(cell.strip() if cell else "")
+            self.cell = None
+            if len(line) >= 2:
+                current.extend([""] * (len(line) - 2))
+                self.rows.append(current)
+                self.current = None
+            return
         # A text line without a leading pipe.
-        if (
-            current is None
-            or after_row_end
-            or (cell is not None and looks_like_value(cell))
-            or _NARRATIVE.search(line)
-        ):
-            close_row()
-            rows.append([line])
-            after_row_end = True
-            continue
+        if current is None or (cell is not None and looks_like_value(cell)) or _narrative(line):
+            self.close_row()
+            self.rows.append([line])
+            return
         parts = line.split("|")
-        if cell is None:
-            cell = parts[0]
-        else:
-            cell += "\n" + parts[0]
+        cell = parts[0] if cell is None else cell + "\n" + parts[0]
         for part in parts[1:]:
             current.append((cell or "").strip())  # "a||b": an empty cell between two pipes
             cell = part if part.strip() else None
-    close_row()
-    return rows
+        self.cell = cell
+
+
+def _narrative(line: str) -> bool:
+    # _NARRATIVE needs "、" (一、), 7 characters (its shortest heading) or 60: a short value
+    # cell is answered without the regex.
+    return (len(line) >= 7 or "、" in line) and _NARRATIVE.search(line) is not None
+
+
+# The common pipes row, whole, in the stripped lines joined by "\n": "| first cell", then "|"
+# ⏎ a cell text any number of times, then "|" lines, maybe ending with a "||…" line. Line by
+# line, _PipeRows.line gives the same row, ended by the "||…" line or else left open with no
+# cell pending, provided no cell text is narrative (_NARRATIVE). Here a cell text has no
+# 一、 start and fewer than 60 characters — a line that fails this ends the match before it,
+# which is still exact: the open row and that line go on line by line — and the caller
+# rejects a match with one of the _SECTION_WORDS in its cell texts.
+_SIMPLE_ROW = re.compile(
+    r"\|([^|\n]+)\n"  # "| first cell"
+    r"((?:\|\n(?![一二三四五六七八九十]+、)[^|\n]{1,59}\n)*)"  # "|" ⏎ a cell text, repeated
+    r"(\|(?![^\n])(?:\n\|(?![^\n]))*)"  # "|" lines
+    r"(?:\n(\|\|+)(?![^\n]))?"  # "||…": the row ends
+)
+_SECTION_WORDS_RE = re.compile(_SECTION_WORDS)
+
+
+def _pipes_layout(lines: list[str]) -> list[Row]:
+    state = _PipeRows()
+    stripped = list(filter(None, map(str.strip, lines)))
+    text = "\n".join(stripped)
+    if text.count("\n") != len(stripped) - 1:  # a line holding "\n" (never from read_text)
+        for line in stripped:
+            state.line(line)
+        state.close_row()
+        return state.rows
+    # Most rows are taken whole by one regex match instead of a Python step per line (a row
+    # of N cells is 2N lines in this layout); anything else goes line by line.
+    words = [m.start() for m in _SECTION_WORDS_RE.finditer(text)]
+    pos, size = 0, len(text)
+    while pos < size:
+        if text[pos] == "|" and (match := _SIMPLE_ROW.match(text, pos)):
+            cells_start, cells_end = match.span(2)
+            at = bisect_left(words, cells_start)
+            if at == len(words) or words[at] >= cells_end:  # no section word in a cell text
+                first, cells, bars, closing = match.groups()
+                state.close_row()
+                row = [first.strip(), *cells.split("\n")[1::2]]
+                # An empty cell per "|" line past the first; a "||…" line adds its own cell,
+                # empty, and one more per pipe past two, and ends the row.
+                row += [""] * (len(bars) // 2 + (len(closing) - 1 if closing else 0))
+                if closing:
+                    state.rows.append(row)
+                else:
+                    state.current = row
+                pos = match.end() + 1
+                continue
+        end = text.find("\n", pos)
+        if end < 0:
+            end = size
+        state.line(text[pos:end])
+        pos = end + 1
+    state.close_row()
+    return state.rows
 
 
 def _tabs_layout(lines: list[str]) -> list[Row]:
-    rows: list[Row] = []
-    for line in lines:
-        if _is_blank(line):
-            continue
-        rows.append([c.strip() for c in line.rstrip("\r\n").split("\t")])
-    return rows
+    return [list(map(str.strip, line.rstrip("\r\n").split("\t"))) for line in lines if line.strip()]
 
 
 # Layouts whose rows need more than line splitting live in their own modules.
@@ -184,7 +265,7 @@ _HARD_LAYOUTS = {
 def read_text(text: str, *, encoding: str | None = None) -> Document:
     text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
-    layout = detect_layout(lines)
+    layout = _layout_of(text)
     if layout == "text/cells":
         rows = _cells_layout(lines)
     elif layout == "text/pipes":
