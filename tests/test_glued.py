@@ -453,3 +453,105 @@ def test_table4_matches_brute_force(outcomes: list[list[int]], data: st.DataObje
     assert got == _brute_appeals(run)
     for v, truth in zip(got, values, strict=True):
         assert v is None or v == truth
+
+
+# ---------------------------------------------------------------------------- fast routes
+
+
+def _reference(run: glued.Run, specs: list[Spec], blocks: list[tuple[int, bool]], cap: int) -> object:
+    """The general walk, the one every faster route must agree with (its list or ``Capped``)."""
+    try:
+        return glued._walk_splits(run.chars, specs, blocks, glued._next_cuts(run), cap, glued._general_walk)
+    except glued.Capped:
+        return "capped"
+
+
+def _fast(run: glued.Run, specs: list[Spec], blocks: list[tuple[int, bool]], cap: int) -> object:
+    try:
+        return enumerate_splits(run, specs, blocks, cap)
+    except glued.Capped:
+        return "capped"
+
+
+@st.composite
+def digit_runs(draw: st.DrawFn) -> tuple[str, list[tuple[int, bool]], int]:
+    """Digit runs shaped like table 三, 四 and 二 rows, often with a split that fits, some with
+    surviving spaces."""
+    blocks = draw(
+        st.sampled_from([[(7, True)], [(3, True)], [(5, True)] * 3, [(1, False)] * 3, [(1, False)] * 2])
+    )
+    if draw(st.booleans()):
+        values = []
+        for size, summed in blocks:
+            cells = draw(
+                st.lists(st.sampled_from([0, 0, 1, 7, 12, 60, 305, 2178]), min_size=size, max_size=size)
+            )
+            values += [*cells[:-1], sum(cells[:-1])] if summed else cells
+        text = "".join(map(str, values))
+    else:
+        text = draw(st.text("0001123456789", min_size=1, max_size=16))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(1, max(1, len(text) - 1)))
+        text = text[:at] + " " + text[at:]
+    return text, blocks, draw(st.sampled_from([0, 1, 3, 5000]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(digit_runs())
+def test_fast_routes_find_what_the_walk_finds(case: tuple[str, list[tuple[int, bool]], int]) -> None:
+    text, blocks, cap = case
+    run = prepare(text)
+    specs = [Spec()] * sum(size for size, _ in blocks)
+    assert _fast(run, specs, blocks, cap) == _reference(run, specs, blocks, cap)
+
+
+@settings(max_examples=200, deadline=None)
+@given(digit_runs(), st.integers(1, 60))
+def test_digit_walk_takes_the_general_walks_steps(
+    case: tuple[str, list[tuple[int, bool]], int], step_cap: int
+) -> None:
+    text, blocks, _cap = case
+    run = prepare(text)
+    specs = [Spec()] * sum(size for size, _ in blocks)
+    if not (run.chars.isascii() and run.chars.isdigit()):
+        return
+    results = []
+    for walk in (glued._digit_walk, glued._general_walk):
+        original = glued.STEP_CAP
+        glued.STEP_CAP = step_cap  # the step cap trips on the same step or on none
+        try:
+            results.append(glued._walk_splits(run.chars, specs, blocks, glued._next_cuts(run), 5000, walk))
+        except glued.Capped:
+            results.append("capped")
+        finally:
+            glued.STEP_CAP = original
+    assert results[0] == results[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=2, max_size=2), min_size=1, max_size=3
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(st.dictionaries(st.integers(0, 4), st.sampled_from([1, -1]), min_size=1), max_size=3),
+    st.data(),
+)
+def test_exact_sums_decide_as_the_float_sums(
+    candidates: list[list[list[int | None]]], raw_constraints: list[dict[int, int]], data: st.DataObject
+) -> None:
+    cands = [[(tuple(values), ("",) * 2) for values in var] for var in candidates]
+    cons = [[(vi, coef) for vi, coef in c.items() if vi < len(cands)] for c in raw_constraints]
+    singles = {vi: 0 for vi, var in enumerate(cands) if len(var) == 1}
+    sums = glued._Sums(cons, cands, 2, singles)
+    assert sums.exact
+    floats = glued._float_feasible(cons, cands, 2)
+    assignment = dict(singles)
+    for vi, var in enumerate(cands):
+        if len(var) > 1 and data.draw(st.booleans()):
+            assignment[vi] = data.draw(st.integers(0, len(var) - 1))
+    for ci in range(len(cons)):
+        assert sums.feasible(ci, assignment) == floats(ci, assignment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from extract import extract_bytes, extract_path
 from extract.glued import AMBIGUOUS
+from extract.readers import runon
 from extract.readers.runon import rows_from_runon
 from extract.readers.text import detect_layout
 from schemas.taxonomy import taxonomy
@@ -171,3 +173,82 @@ def test_render_runon_bytes_in_encoding() -> None:
     extracted = extract_bytes(data, "page.txt")
     assert extracted.encoding in ("gb18030", "gbk")
     assert extracted.format == "text/runon"
+
+
+# ---------------------------------------------------------------------------- fast scans
+
+
+def _pieces_by_character(region: str) -> list[tuple[str, str]]:
+    """The plain character-by-character scan ``runon._pieces`` must agree with."""
+    in_label = [False] * len(region)
+    for pattern in (runon._ENUM_IN_TABLE, runon._labels_with_value_chars()):
+        for m in pattern.finditer(region):
+            for i in range(m.start(), m.end()):
+                in_label[i] = True
+    value_chars = runon._VALUE_CHARS
+    out: list[tuple[str, str]] = []
+    i, n, label_start = 0, len(region), 0
+    while i < n:
+        if region[i] in value_chars and not in_label[i]:
+            j = i
+            while j < n and (region[j].isspace() or (region[j] in value_chars and not in_label[j])):
+                j += 1
+            run = region[i:j]
+            if any(c.isdigit() or c in "/—―–" for c in run) or run.strip() == "-":
+                stripped = run.rstrip()
+                end = i + len(stripped)
+                unit = runon._UNIT_AFTER.match(region, end) if stripped[-1:].isdigit() else None
+                if unit:
+                    stripped += unit.group()
+                    end = unit.end()
+                if region[label_start:i].strip():
+                    out.append(("label", region[label_start:i].strip()))
+                elif out and out[-1][0] == "value":
+                    out[-1] = ("value", out[-1][1] + " " + stripped.strip())
+                    i = label_start = end
+                    continue
+                out.append(("value", stripped.strip()))
+                i = label_start = end
+                continue
+            i = j
+            continue
+        i += 1
+    if region[label_start:].strip():
+        out.append(("label", region[label_start:].strip()))
+    return out
+
+
+_REGION_PARTS = [
+    "0", "12", "000000", "2.", "3、", "(4)", "1.属于", "其他", "本年增/减", "本年增 / 减", " ", "  ", "\n",
+    "/", "—", "——", "-", "−", "–", ".", ",", "元", "万元", "件", "规章", "二、", "(二)", "\u3000",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_REGION_PARTS), max_size=30))
+def test_pieces_scan_agrees_with_the_character_scan(parts: list[str]) -> None:
+    region = "".join(parts)
+    assert [(p.kind, p.text) for p in runon._pieces(region)] == _pieces_by_character(region)
+
+
+_HEADING_PARTS = [
+    "二、", "三、", "2.", "3、", "(二)", "(十二)", "(3)", " ", "\n", "十", "一二三", "x", "1", "12.", "情况", "。",
+    runon._T2_WORDS, runon._T3_WORDS, runon._T3_WORDS[3:], "\u3000",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_HEADING_PARTS), max_size=14), st.data())
+def test_last_heading_is_the_last_match(parts: list[str], data: st.DataObject) -> None:
+    text = "".join(parts)
+    end = data.draw(st.integers(0, len(text)))
+    for pattern, words in ((runon._T2, runon._T2_WORDS), (runon._T3, runon._T3_WORDS)):
+        full = runon._last_before(pattern, text, end)
+        fast = runon._last_heading(pattern, words, text, end)
+        assert (fast and (fast.span(), fast.group())) == (full and (full.span(), full.group()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("（）：，；０１９ＡＡａ\u3000\u0301…²年份12 ab\n"), max_size=30))
+def test_page_nfkc_is_nfkc(text: str) -> None:
+    assert runon._nfkc_page(text) == unicodedata.normalize("NFKC", text)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from extract.document import Row
 from extract.normalize import nfkc, squash
@@ -30,10 +30,13 @@ _CN = "一二三四五六七八九十"
 # A heading's enumerator: 二、 2. 2、 （二）. Arabic ones are one digit: a heading glued to the
 # last digits of a table (…10000013.政府信息公开…) must not take them.
 _HEAD_ENUM = rf"(?:[{_CN}]{{1,3}}[、.]|\d[、.]|\([{_CN}\d]{{1,3}}\))\s*"
-_T2 = re.compile(_HEAD_ENUM + r"主动公开政府信息情况")
+_HEAD_ENUM_MAX = 5  # the longest enumerator, （十二）, spaces after it aside
+_T2_WORDS = "主动公开政府信息情况"
+_T2 = re.compile(_HEAD_ENUM + _T2_WORDS)
 _T2_UNNUMBERED = re.compile(r"主动公开政府信息情况")  # the heading printed without its 二、
 _T2_FIRST_SECTION = re.compile(r"第二十条第")
-_T3 = re.compile(_HEAD_ENUM + r"收到和处理政府信息公开申请情况")
+_T3_WORDS = "收到和处理政府信息公开申请情况"
+_T3 = re.compile(_HEAD_ENUM + _T3_WORDS)
 _T4 = re.compile(_HEAD_ENUM + r"[^\d。；;]{0,24}?行政复议[^\d。；;]{0,12}?行政诉讼[^\d。；;]{0,6}?情况")
 _AFTER = re.compile(_HEAD_ENUM + r"[^\d。；;]{0,12}?存在的主要问题(?:及改进情况)?")
 
@@ -43,11 +46,14 @@ _ENUM_IN_TABLE = re.compile(r"\d[.、](?=\s*[^\W\d_])|\(\d{1,2}\)")
 # Where a label cell starts inside run-together label text.
 _LABEL_START = re.compile(rf"(?=\([{_CN}\d]{{1,3}}\)|[{_CN}]{{1,3}}、|\d[.、])")
 _VALUE_CHARS = frozenset("0123456789.,/—―–-−")
+_VALUE_CHAR = re.compile("[" + "".join(re.escape(c) for c in sorted(_VALUE_CHARS)) + "]")
+# From a value character on: whitespace (``\s`` is ``str.isspace``) and value characters.
+_VALUE_RUN = re.compile(r"(?:\s|" + _VALUE_CHAR.pattern + ")*")
+_RUN_MARK = re.compile("[0-9/—―–]")  # a run holding none of these is no value (a lone "." or ",")
 _UNIT_AFTER = re.compile(r"万元|亿元|元|件")
 
 
-@dataclass(frozen=True)
-class _Piece:
+class _Piece(NamedTuple):  # a tuple: built for every run of a page
     kind: str  # "label" | "value"
     text: str
 
@@ -109,42 +115,53 @@ def _t4_header() -> re.Pattern[str]:
 
 
 def _pieces(region: str) -> list[_Piece]:
-    """Alternating label and value pieces; value pieces keep their internal spaces."""
-    in_label = [False] * len(region)
+    """Alternating label and value pieces; value pieces keep their internal spaces.
+
+    A value run starts at a value character outside every label match and takes the spaces
+    and such characters after it. The scanning is done by regexes and ``bytearray.find`` (in
+    C), not character by character: the labels between the runs are most of the text.
+    """
+    n = len(region)
+    in_label = bytearray(n)
     for pattern in (_ENUM_IN_TABLE, _labels_with_value_chars()):
         for m in pattern.finditer(region):
-            for i in range(m.start(), m.end()):
-                in_label[i] = True
+            in_label[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     out: list[_Piece] = []
-    i, n = 0, len(region)
+    i = 0
     label_start = 0
-    while i < n:
-        ch = region[i]
-        if ch in _VALUE_CHARS and not in_label[i]:
-            j = i
-            while j < n and (region[j].isspace() or (region[j] in _VALUE_CHARS and not in_label[j])):
-                j += 1
-            run = region[i:j]
-            if any(c.isdigit() or c in "/—―–" for c in run) or (run.strip() == "-"):
-                stripped = run.rstrip()
-                end = i + len(stripped)
-                unit = _UNIT_AFTER.match(region, end) if stripped[-1:].isdigit() else None
-                if unit:
-                    stripped += unit.group()
-                    end = unit.end()
-                if region[label_start:i].strip():
-                    out.append(_Piece("label", region[label_start:i].strip()))
-                elif out and out[-1].kind == "value":
-                    # two value runs with only spaces between: one row's cells
-                    out[-1] = _Piece("value", out[-1].text + " " + stripped.strip())
-                    i = label_start = end
-                    continue
-                out.append(_Piece("value", stripped.strip()))
+    while (found := _VALUE_CHAR.search(region, i)) is not None:
+        i = found.start()
+        if in_label[i]:
+            i = in_label.find(0, i)  # past the label match
+            if i == -1:
+                break
+            continue
+        j = _VALUE_RUN.match(region, i).end()  # type: ignore[union-attr]  # matches ""
+        # A run stops at the first label character. (Only a label match can hold a space
+        # there, and it starts with a label character, so that comes first.)
+        labelled = in_label.find(1, i, j)
+        if labelled != -1:
+            j = labelled
+        run = region[i:j]
+        if _RUN_MARK.search(run) or (run.strip() == "-"):
+            stripped = run.rstrip()
+            end = i + len(stripped)
+            unit = _UNIT_AFTER.match(region, end) if stripped[-1:].isdigit() else None
+            if unit:
+                stripped += unit.group()
+                end = unit.end()
+            label = region[label_start:i].strip()
+            if label:
+                out.append(_Piece("label", label))
+            elif out and out[-1].kind == "value":
+                # two value runs with only spaces between: one row's cells
+                out[-1] = _Piece("value", out[-1].text + " " + stripped.strip())
                 i = label_start = end
                 continue
-            i = j
+            out.append(_Piece("value", stripped.strip()))
+            i = label_start = end
             continue
-        i += 1
+        i = j
     if region[label_start:].strip():
         out.append(_Piece("label", region[label_start:].strip()))
     return out
@@ -185,12 +202,15 @@ _DASH_SPLIT = re.compile(r"——|[/—―–]|[^/—―–]+")
 
 
 _BEFORE_MINUS = re.compile(r"(?<=[\d.])(?=[-−])")
+_CELL_MARKS = re.compile("[/—―–\\-−]")  # what _DASH_SPLIT and _BEFORE_MINUS split at
 
 
 def _value_cells(text: str) -> list[str]:
     """Value text split at spaces, around dashes and before a minus sign: a dash is a cell of
     its own and a minus sign starts one, so those boundaries are as certain as a space (and each
     cell then looks like a value to the matcher)."""
+    if not _CELL_MARKS.search(text):
+        return text.split()  # the usual run of digits: nothing but its spaces splits it
     return [
         piece
         for token in text.split()
@@ -237,6 +257,28 @@ def _t4_rows(region: str) -> list[Row]:
 # ---------------------------------------------------------------------------- entry point
 
 
+def _last_heading(pattern: re.Pattern[str], words: str, text: str, end: int) -> re.Match[str] | None:
+    """``_last_before(pattern, text, end)`` for ``pattern`` = ``_HEAD_ENUM + words``, without
+    scanning the whole text with the enumerator's alternation (slow on a long page).
+
+    Every match ends with an occurrence of ``words``, and starts at most ``_HEAD_ENUM_MAX``
+    characters before the spaces that precede it: so the last match is found by searching
+    only there, from the last occurrence backwards. The search from that point finds the
+    match the full scan finds there: ``words`` shares no character with an enumerator or a
+    space, so no earlier match can reach into that stretch, and no whole occurrence fits in it.
+    """
+    stop = end
+    while (at := text.rfind(words, 0, stop)) != -1:
+        lo = at
+        while lo and text[lo - 1].isspace():
+            lo -= 1
+        found = pattern.search(text, max(0, lo - _HEAD_ENUM_MAX), at + len(words))
+        if found is not None:
+            return found
+        stop = at + len(words) - 1
+    return None
+
+
 def _last_before(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str] | None:
     found = None
     for m in pattern.finditer(text, 0, end):
@@ -244,16 +286,32 @@ def _last_before(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str]
     return found
 
 
+# Full-width ASCII (（）：，；０-９) and the ideographic space: the characters NFKC changes on
+# these pages, nearly always the only ones.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def _nfkc_page(text: str) -> str:
+    """``nfkc(text)``, faster on a page of Chinese: NFKC of such text is slow per character
+    (~0.1 ms per 1,000), so the full-width forms are folded first by ``str.replace`` and the
+    rest is only checked (quickly, in C) and normalised if still needed. Each folded character's
+    compatibility decomposition is that one ASCII character, so folding leaves the text's NFKD,
+    hence its NFKC, unchanged."""
+    for ch in set(_FULL_WIDTH.findall(text)):
+        text = text.replace(ch, " " if ch == "\u3000" else chr(ord(ch) - 0xFEE0))
+    return nfkc(text)
+
+
 def rows_from_runon(lines: list[str]) -> list[Row]:
     """Rows of cells from run-together text; each table row's value text left for ``glued``."""
-    text = nfkc("\n".join(lines)).replace("\u3000", " ").replace("\xa0", " ")
+    text = _nfkc_page("\n".join(lines)).replace("\u3000", " ").replace("\xa0", " ")
     anchor = _new_received().search(text)
     if anchor is None:
         return _narrative(text)  # no table 三 to cut: the matcher will say so
-    t3 = _last_before(_T3, text, anchor.start())
+    t3 = _last_heading(_T3, _T3_WORDS, text, anchor.start())
     t3_start, t3_body = (t3.start(), t3.end()) if t3 else (anchor.start(), anchor.start())
     t2 = (
-        _last_before(_T2, text, t3_start)
+        _last_heading(_T2, _T2_WORDS, text, t3_start)
         or _last_before(_T2_UNNUMBERED, text, t3_start)
         or _T2_FIRST_SECTION.search(text, 0, t3_start)
     )
