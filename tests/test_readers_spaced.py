@@ -237,3 +237,39 @@ def test_lone_number_mid_page_is_a_wrap_at_page_end_a_page_number() -> None:
     assert wrapped[0][4] == "１３"
     paged = rows_from_spaced([four, "            ３", "\f", "五、存在的主要问题及改进情况"])
     assert paged[0][4] == "１"
+
+
+def test_chunks_split_at_any_other_whitespace() -> None:
+    """U+3000 and NBSP end a cell even alone (only an ASCII space can sit inside one)."""
+    chunks = chunks_of("  项目\u3000名称\xa0甲    3  4")
+    assert [(c.start, c.text) for c in chunks] == [(2, "项目"), (5, "名称"), (8, "甲"), (13, "3"), (16, "4")]
+    assert [(c.start, c.text) for c in chunks_of("    （一）予以公开    5   6")] == [
+        (4, "（一）予以公开"),
+        (15, "5"),
+        (19, "6"),
+    ]
+
+
+def test_carriage_returns_tabs_and_a_form_feed_mid_line() -> None:
+    lines = [
+        "            4.无正当理由大量反复申请       " + V7 + "\r",
+        "            5.要求行政机关确认或重\r",
+        "                                 -3-\f            新出具已获取信息        2    0   0   0    0    0   2",
+        "\t（六）其他处理\t\t\t\t" + V7,
+    ]
+    assert rows_from_spaced(lines) == [
+        ["4.无正当理由大量反复申请", *["0"] * 7],
+        ["5.要求行政机关确认或重新出具已获取信息", "2", "0", "0", "0", "0", "0", "2"],
+        ["（六）其他处理", *["0"] * 7],
+    ]
+
+
+def test_a_line_holding_a_line_feed_stays_one_line() -> None:
+    lines = [
+        "            4.无正当理由大量反复申请       " + V7 + "\n            5.要求行政机关确认或重",
+        "            新出具已获取信息        2    0   0   0    0    0   2",
+    ]
+    assert rows_from_spaced(lines) == [
+        ["4.无正当理由大量反复申请", *["0"] * 7, "5.要求行政机关确认或重"],
+        ["新出具已获取信息", "2", "0", "0", "0", "0", "0", "2"],
+    ]
