@@ -143,6 +143,10 @@ def windows(cells: Sequence[str], n: int) -> list[tuple[int, list[str]]]:
     return [(start, list(cells[start : start + n])) for start in range(lowest, highest + 1)]
 
 
+def _cells(window: Sequence[str], parsed: Sequence[CellValue]) -> list[Cell]:
+    return [Cell.read(raw, p) for raw, p in zip(window, parsed, strict=True)]
+
+
 def choose_reading(
     cells: Sequence[str],
     n: int,
@@ -158,17 +162,15 @@ def choose_reading(
     candidates = windows(cells, n)
     if not candidates:
         return [Cell.missing(f"row has {len(cells)} value cells for {n} columns")] * n, "too many values"
-    readings = []
-    for _start, window in candidates:
-        parsed = [parse(i, raw) for i, raw in enumerate(window)]
-        readings.append([Cell.read(raw, p) for raw, p in zip(window, parsed, strict=True)])
-    distinct = {tuple((c.value, c.blank) for c in r): r for r in readings}
+    # Cells are built only for the reading returned: candidates are compared on parsed values.
+    readings = [(window, [parse(i, raw) for i, raw in enumerate(window)]) for _start, window in candidates]
+    distinct = {tuple((p.value, p.blank) for p in parsed): (w, parsed) for w, parsed in readings}
     if len(distinct) == 1:
-        return readings[0], None
+        return _cells(*readings[0]), None
     if identity is not None:
-        holding = [r for r in distinct.values() if identity([c.value for c in r]) is True]
+        holding = [r for r in distinct.values() if identity([p.value for p in r[1]]) is True]
         if len(holding) == 1:
-            return holding[0], None
+            return _cells(*holding[0]), None
     flagged = [Cell.missing("ambiguous column alignment: several readings fit")] * n
     return flagged, "ambiguous column alignment"
 
