@@ -367,6 +367,9 @@ def _general_walk(
     """Any run: each piece checked by ``parse_piece`` (blank marks, signs, decimals, commas)."""
     n, total_pieces, last_block = len(chars), len(specs), len(blocks) - 1
     count = _step_counter()
+    # The room check below assumes the total is a number; a blank mark after a cell may be the
+    # total (670000—: 6|7|0|0|0|0|—), so no room is reserved while one is still ahead.
+    last_mark = max(chars.rfind(mark) for mark in "/—―–-")
 
     def fill_block(pos: int, bi: int) -> list[tuple[int, Candidate]]:
         size, summed = blocks[bi]
@@ -402,7 +405,7 @@ def _general_walk(
                     continue
                 new_known = known and value is not None
                 new_running = running + value if value is not None else running
-                if summed and new_known and new_running > 0:
+                if summed and new_known and new_running > 0 and end > last_mark:
                     # The group's total is at least as long as its running sum: leave room.
                     room = n - end - (size - 1 - k - 1) - (total_pieces - starts[bi + 1])
                     if len(str(int(new_running))) > room:

@@ -120,6 +120,12 @@ def test_enumerate_splits_row_total() -> None:
     assert sorted(values for values, _ in found) == [(1, 10, 0, 0, 0, 0, 11), (11, 0, 0, 0, 0, 0, 11)]
 
 
+def test_blank_total_leaves_the_sum_unconstrained() -> None:
+    # The total is a dash: the six counts (6+7 = 13, two digits) need no room for it.
+    splits = enumerate_splits(prepare("670000 —"), [Spec()] * 7, [(7, True)])
+    assert splits == [((6, 7, 0, 0, 0, 0, None), ("6", "7", "0", "0", "0", "0", "—"))]
+
+
 def test_enumerate_splits_caps() -> None:
     with pytest.raises(glued.Capped):
         enumerate_splits(prepare("1" * 30), [Spec()] * 3, [(1, False)] * 3, cap=10)
@@ -394,7 +400,10 @@ def small_tables(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, list]]:
     runs = {}
     for c in codes:
         gaps = draw(st.lists(st.sampled_from(["", "", "", "", " "]), min_size=6, max_size=6))
-        runs[c] = str(rows[c][0]) + "".join(g + str(v) for g, v in zip(gaps, rows[c][1:], strict=True))
+        if draw(st.sampled_from([False, False, False, True])):
+            rows[c][6] = None  # the total printed as a dash: the row's sum is unconstrained
+        printed = ["—" if v is None else str(v) for v in rows[c]]
+        runs[c] = printed[0] + "".join(g + v for g, v in zip(gaps, printed[1:], strict=True))
     return runs, rows
 
 
@@ -412,8 +421,11 @@ def test_table3_matches_brute_force(table: tuple[dict[str, str], dict[str, list]
     for code, values in expected.items():
         assert _row(applications, code) == values, (code, runs[code])
     for (code, a), cell in applications.items():
+        printed = truth[code][APPLICANTS.index(a)]
         if cell.value is not None:  # never wrong while accepted
-            assert cell.value == truth[code][APPLICANTS.index(a)]
+            assert cell.value == printed
+        elif printed is None:
+            assert cell.blank and cell.problem is None
         else:
             assert cell.problem in (AMBIGUOUS, UNDECIDED)
 
