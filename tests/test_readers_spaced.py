@@ -95,6 +95,13 @@ def test_label_continued_below_its_numbers() -> None:
     ]
 
 
+def test_second_wrap_under_a_nulled_row_is_dropped_too() -> None:
+    # The first digits-only line under the row cannot be placed, so the row's numbers are
+    # dropped (null, flagged); the next wrap line used to index past the shortened row.
+    lines = ["\t第二十条…\t2、没有现成信息需要另行  14 0    0\t0\t0", "  0\t0", "-1-结果  00"]
+    assert rows_from_spaced(lines) == [["第二十条…", "2、没有现成信息需要另行"]]
+
+
 def test_row_split_by_page_break_and_page_number() -> None:
     lines = [
         "            4.无正当理由大量反复申请       " + V7,

@@ -371,6 +371,7 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
 
     in_break = False  # between the end of one page and the first text of the next
     last_was_values = False  # the previous printed line was a value row
+    emptied: set[int] = set()  # rows whose numbers a wrap left unsure: their values dropped
     pieces, paged = _pieces(lines)
     for position, line in enumerate(pieces):
         if paged and line[:1] == "\f":
@@ -412,10 +413,13 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
             and _looks_wrapped(labels, current.label_starts[:cut], values, last)
         ):
             row = rows[last.index]
+            if last.index in emptied:
+                continue  # more wrapped digits of a row already nulled
             first_value = len(row) - len(last.values)
             wrapped = _wrapped_digits(current.value_cells(), last.value_cells())
             if wrapped is None:
                 del row[first_value:]  # unsure which numbers continue: the row is null, flagged
+                emptied.add(last.index)
             else:
                 for text, k in zip(values, wrapped, strict=True):
                     row[first_value + k] += text
@@ -460,8 +464,6 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
             flush_pending_backwards()
             rows.extend([frag.texts for frag in pending])
             pending = []
-        elif last is not None and last.label_count > len(rows[last.index]):
-            flush_pending_backwards()  # raises IndexError, as it always has, on a row two wraps emptied
         # 3. The row itself.
         label_cells = labels
         if head:
