@@ -107,6 +107,7 @@ def speed_rows(rows: Iterable[tuple[str, SpeedRow]]) -> list[list[object]]:
                 r.generic_name or "–",
                 *theirs,
                 ratio,
+                " / ".join(_ms(x) for x in r.round_cpu_ms) or "–",
                 target,
                 _met(r),
             ]
@@ -126,6 +127,7 @@ SPEED_HEADER = (
     "generic CPU ms",
     "generic best wall ms",
     "gongkai/generic (CPU)",
+    "gongkai CPU ms per round",
     "target ms",
     "met",
 )
@@ -171,6 +173,7 @@ def markdown(
     real_speed: list[tuple[str, SpeedRow]],
     notes: list[str],
     shared: Path | None,
+    calibration: list[float] | None = None,
 ) -> str:
     total = Tally()
     for t in accuracy.values():
@@ -194,7 +197,16 @@ def markdown(
         f"- CPU: {machine.cpu}; `nproc` = {machine.nproc}; Python {machine.python}",
         f"- code measured: commit {machine.code}",
         *[f"- load average (1/5/15 min) at {when}: {fmt_load(load)}" for when, load in loads.items()],
-        "- The machine is shared: wall times move with its load, CPU times (`time.process_time`) much less.",
+        "- The machine is shared: wall times move with its load, and CPU times too when a neighbour's "
+        "load slows the CPU itself (stretches of minutes run up to twice as slow).",
+        *(
+            [
+                "- calibration (a fixed pure-Python workload, CPU ms) per timing round: "
+                + " / ".join(_ms(x) for x in calibration)
+            ]
+            if calibration
+            else []
+        ),
         "",
         "## Method",
         "",
@@ -220,7 +232,9 @@ def markdown(
         "*agency/year/template wrong*: the detected format, or the metadata, differs from the truth.",
         "- **Speed**: `extract_bytes` (reading, template mapping, identity checks, report) timed warm: "
         f"each document once untimed, then {args.reps} runs (DOC: 2), the document's median; the table "
-        "gives the median over documents. Beside it, on the same files, the generic reader a user "
+        f"gives the median over documents. The timing is done in {args.rounds} rounds, minutes apart, each "
+        "over every format and real document; a format's figures are from its fastest round (lowest "
+        "median CPU), and every round's median CPU time is shown beside them (DOC: one round). Beside it, on the same files, the generic reader a user "
         "would reach for, which only gets at the cells: `str.split` of lines and tabs for text, "
         "lxml table-cell iteration for HTML, python-docx reading every cell's text for DOCX, "
         "pdfplumber `page.extract_tables()` on every page for PDF. Targets are judged on CPU time "
