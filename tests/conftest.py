@@ -3,8 +3,10 @@ tests that need them skip cleanly when the folder is absent, as on a user's mach
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,12 @@ def require_shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent (real documents are test material only)")
     return SHARED
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    """A zip archive (a DOCX package, or a damaged one) of these members, in memory."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()

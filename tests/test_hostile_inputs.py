@@ -38,7 +38,7 @@ from synth.render_docx import package, paragraph, render_docx
 from synth.render_html import render_html
 from synth.render_markdown import render_markdown
 from synth.verify import mismatches
-from tests.conftest import SHARED
+from tests.conftest import SHARED, zip_of
 
 SUFFIXES = (".txt", ".md", ".html", ".docx", ".pdf", ".doc")
 
@@ -46,14 +46,6 @@ SUFFIXES = (".txt", ".md", ".html", ".docx", ".pdf", ".doc")
 def _report(seed: int = 7, year: int = 2022) -> SyntheticReport:
     rng = random.Random(seed)
     return random_report(rng, agency=make_agency(rng).name, year=year)
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _rejected(data: bytes, name: str, **kwargs: object) -> str:
@@ -193,7 +185,7 @@ def test_docx_zip_bomb() -> None:
 
 def test_docx_with_too_many_parts() -> None:
     members = {f"junk/{i}.xml": b"" for i in range(L.MAX_ZIP_MEMBERS + 1)}
-    assert _rejected(_zip(members), "parts.docx") == "zip with more than 20000 parts: not a Word document"
+    assert _rejected(zip_of(members), "parts.docx") == "zip with more than 20000 parts: not a Word document"
 
 
 def _billion_laughs(root: str) -> str:
@@ -206,7 +198,7 @@ def test_docx_billion_laughs() -> None:
         '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
         "<w:body><w:p><w:r><w:t>&l9;</w:t></w:r></w:p></w:body></w:document>"
     )
-    error = _rejected(_zip({"word/document.xml": xml.encode()}), "lol.docx")
+    error = _rejected(zip_of({"word/document.xml": xml.encode()}), "lol.docx")
     assert error == "DOCX document.xml declares a DTD or entities: refused (not written by Word)"
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import random
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from synth.model import random_report
 from synth.names import make_agency
 from synth.quirks import Quirks
 from synth.render_docx import package, paragraph, render_docx, run
-from tests.conftest import assert_tables_match
+from tests.conftest import assert_tables_match, zip_of
 
 
 def _tc(content: str, *, span: int = 1, vmerge: str | None = None) -> str:
@@ -161,14 +159,6 @@ def test_blank_merged_value_cell_over_header_columns_is_widened() -> None:
 # ---------------------------------------------------------------------------- hostile input
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 def _rejected(data: bytes, name: str = "bad.docx") -> str:
     # Refused before expansion: a real expansion would exhaust memory or hang the suite.
     report = extract_bytes(data, name)
@@ -177,14 +167,14 @@ def _rejected(data: bytes, name: str = "bad.docx") -> str:
 
 
 def test_zip_bomb_by_compression_ratio_is_refused() -> None:
-    bomb = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<" + b"\0" * (20 * 2**20)})
+    bomb = zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<" + b"\0" * (20 * 2**20)})
     assert len(bomb) < 100_000
     assert _rejected(bomb).startswith("DOCX part word/document.xml is compressed")
     assert "refused as a possible zip bomb" in _rejected(bomb)
 
 
 def test_zip_bomb_by_declared_size_is_refused() -> None:
-    bomb = _zip({"word/document.xml": b" " * (docx.MAX_XML_BYTES + 1)})
+    bomb = zip_of({"word/document.xml": b" " * (docx.MAX_XML_BYTES + 1)})
     assert (
         _rejected(bomb)
         == "DOCX part word/document.xml would unpack to 50 MiB (limit 50 MiB): refused as a possible zip bomb"
@@ -194,7 +184,7 @@ def test_zip_bomb_by_declared_size_is_refused() -> None:
 def test_zip_member_lying_about_its_size_is_read_only_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(docx, "MAX_XML_BYTES", 1000)
     monkeypatch.setattr(docx, "MAX_RATIO", 10**9)
-    data = bytearray(_zip({"word/document.xml": b"x" * 5000}))
+    data = bytearray(zip_of({"word/document.xml": b"x" * 5000}))
     # Patch the declared (uncompressed) size in the central directory down to 10 bytes.
     central = data.rfind(b"PK\x01\x02")
     data[central + 24 : central + 28] = (10).to_bytes(4, "little")
@@ -214,7 +204,7 @@ BILLION_LAUGHS = (
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_billion_laughs_is_refused(encoding: str) -> None:
     xml = BILLION_LAUGHS.replace('version="1.0"', f'version="1.0" encoding="{encoding}"').encode(encoding)
-    error = _rejected(_zip({"word/document.xml": xml}))
+    error = _rejected(zip_of({"word/document.xml": xml}))
     assert error == "DOCX document.xml declares a DTD or entities: refused (not written by Word)"
 
 
@@ -224,15 +214,15 @@ def test_truncated_docx_is_refused() -> None:
 
 
 def test_other_zips_and_non_zips_are_named() -> None:
-    xlsx = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
+    xlsx = zip_of({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
     assert _rejected(xlsx) == "zip file that is not a Word document: an Excel workbook (.xlsx)"
-    plain = _zip({"readme.txt": b"hello"})
+    plain = zip_of({"readme.txt": b"hello"})
     assert _rejected(plain) == "zip file that is not a Word document (no word/document.xml inside)"
     assert _rejected(b"just text, named .docx") == "not a DOCX: the file is not a zip container"
 
 
 def test_malformed_xml_is_refused() -> None:
-    error = _rejected(_zip({"word/document.xml": b"<w:document><w:body><w:p>"}))
+    error = _rejected(zip_of({"word/document.xml": b"<w:document><w:body><w:p>"}))
     assert error.startswith("damaged DOCX: document.xml is not well-formed XML")
 
 
