@@ -1,12 +1,18 @@
-"""What the assets hand each other, one value per year partition (pickled by the IO manager)."""
+"""What the assets hand each other, one value per year partition (pickled by the IO manager).
+
+The values are small: a year's facts travel through the parse cache and staged Parquet files,
+never through pickles, so a run's memory holds one year's frames at a time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from warehouse.agencies import AgencyDirectory
-from warehouse.frames import Extracted, Frames
+from warehouse.changes import FileChanges
+from warehouse.frames import FileEntry
 from warehouse.inventory import ManifestEntry, RawFile
 
 
@@ -17,26 +23,40 @@ class YearFiles:
     manifest: dict[str, ManifestEntry]  # relative path → row, this year's files only
     problems: list[str] = field(default_factory=list)  # manifest and layout problems
     agencies: AgencyDirectory = field(default_factory=AgencyDirectory)  # agencies.csv + manifest
+    fingerprint: str = ""  # the inputs by content (warehouse.changes)
+    stat_fingerprint: str = ""  # the inputs by names, sizes and mtimes
+    up_to_date: bool = False  # the warehouse holds this year loaded from the same fingerprint
+    changes: FileChanges = field(default_factory=FileChanges)  # against the last load
+    hashed: int = 0  # files read to hash them (the rest: stat signature unchanged)
 
 
 @dataclass
 class ExtractedYear:
     year: int
-    items: list[Extracted]
+    entries: list[FileEntry]  # every file of the year with its parse-cache entry
+    statuses: dict[str, int] = field(default_factory=dict)  # ok / warning / rejected
+    rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    parsed: int = 0  # files extracted in this run (the rest came from the cache)
     problems: list[str] = field(default_factory=list)
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
     agencies: AgencyDirectory = field(default_factory=AgencyDirectory)
+    source: YearFiles | None = None
 
     def count(self, status: str) -> int:
-        return sum(1 for i in self.items if i.report.status == status)
+        return self.statuses.get(status, 0)
 
     def rejected(self) -> list[tuple[str, str]]:
-        return [(i.raw.relative, i.report.error or "") for i in self.items if i.report.status == "rejected"]
+        return self.rejected_files
 
 
 @dataclass
-class ValidatedYear:
+class StagedYear:
+    """A year's validated frames, written as Parquet files for the load (one per table)."""
+
     year: int
-    frames: Frames
-    failures: list[dict[str, Any]] = field(default_factory=list)  # pandera failure rows
+    tables: dict[str, Path]  # table → staged Parquet file
+    rows: dict[str, int]
+    failures: list[dict[str, Any]] = field(default_factory=list)  # pandera rows; block the load
+    duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another
     agencies: AgencyDirectory = field(default_factory=AgencyDirectory)
+    source: YearFiles | None = None

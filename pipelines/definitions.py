@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import ingest_assets
-from pipelines.partitions import years_partitions
-from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from assets.partitions import years_partitions
+from assets.resources import GongkaiPaths, YearPickleIOManager
 from pipelines.schedules import JOB_NAME, nightly_ingest
 from pipelines.sensors import raw_dir_sensor
 

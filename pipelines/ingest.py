@@ -15,10 +15,11 @@ from typing import Any
 import dagster as dg
 
 from assets.ingest import PANDERA_CHECK
-from assets.payloads import ExtractedYear, ValidatedYear
+from assets.partitions import partition_years, range_tags, year_ranges
+from assets.payloads import ExtractedYear, StagedYear, YearFiles
+from assets.resources import GongkaiPaths, YearPickleIOManager
 from pipelines.definitions import JOB_NAME, build_definitions
-from pipelines.partitions import partition_years, range_tags, year_ranges
-from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from warehouse.changes import FileChanges
 from warehouse.db import query
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
@@ -32,6 +33,10 @@ class YearSummary:
     warning: int = 0
     rejected: int = 0
     loaded: bool = False  # the year's rows were replaced in the warehouse
+    up_to_date: bool = False  # unchanged since its last load: skipped, nothing parsed or written
+    changes: FileChanges = field(default_factory=FileChanges)  # files against the last load
+    parsed: int = 0  # files extracted in this run (the others came from the parse cache)
+    files_seen: int = 0  # report files in the partition
     rows: dict[str, int] = field(default_factory=dict)  # rows in each table for this year, after the run
     rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (path under raw, reason)
     validation_failures: list[dict[str, Any]] = field(default_factory=list)  # pandera rows; block the load
@@ -41,7 +46,11 @@ class YearSummary:
 
     @property
     def files(self) -> int:
-        return self.ok + self.warning + self.rejected
+        return self.files_seen or (self.ok + self.warning + self.rejected)
+
+    @property
+    def done(self) -> bool:
+        return self.loaded or self.up_to_date
 
 
 @dataclass
@@ -55,7 +64,7 @@ class IngestSummary:
 
     @property
     def success(self) -> bool:
-        return not self.errors and all(y.loaded for y in self.years.values())
+        return not self.errors and all(y.done for y in self.years.values())
 
     def totals(self) -> dict[str, int]:
         ys = self.years.values()
@@ -64,12 +73,18 @@ class IngestSummary:
             "ok": sum(y.ok for y in ys),
             "warning": sum(y.warning for y in ys),
             "rejected": sum(y.rejected for y in ys),
+            "parsed": sum(y.parsed for y in ys),
+            **{k: sum(getattr(y.changes, k) for y in ys) for k in ("new", "changed", "unchanged", "gone")},
             **{f"rows_{t}": sum(y.rows.get(t, 0) for y in ys) for t in TABLES},
         }
 
 
 # Dagster's console logger would print every step at INFO; the caller gets on_progress instead.
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+_QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _run_config(force: bool) -> dict[str, Any]:
+    return _QUIET | {"ops": {"raw_files": {"config": {"force": force}}}}
 
 
 def _instance() -> dg.DagsterInstance:
@@ -98,7 +113,13 @@ def _materialized(result: dg.ExecuteInProcessResult) -> set[tuple[str, str]]:
 
 def _summarise_year(year: int, io: YearPickleIOManager, db: Path, done: set[tuple[str, str]]) -> YearSummary:
     key = str(year)
-    summary = YearSummary(year=year, loaded=("warehouse_year", key) in done)
+    summary = YearSummary(year=year, loaded=False)
+    found: YearFiles | None = io.read("raw_files", key) if ("raw_files", key) in done else None
+    if found is not None:
+        summary.up_to_date = found.up_to_date
+        summary.changes = found.changes
+        summary.files_seen = len(found.files)
+        summary.problems = list(found.problems)
     extracted: ExtractedYear | None = (
         io.read("extracted_reports", key) if ("extracted_reports", key) in done else None
     )
@@ -107,19 +128,33 @@ def _summarise_year(year: int, io: YearPickleIOManager, db: Path, done: set[tupl
             extracted.count(s) for s in ("ok", "warning", "rejected")
         )
         summary.rejected_files = extracted.rejected()
-        summary.problems = list(extracted.problems)
-    validated: ValidatedYear | None = (
+        summary.parsed = extracted.parsed
+    staged: StagedYear | None = (
         io.read("validated_frames", key) if ("validated_frames", key) in done else None
     )
-    if validated is not None:
-        summary.validation_failures = validated.failures
-        summary.duplicates = list(validated.frames.duplicates)
-    if db.is_file() and summary.loaded:
-        for table in TABLES:
-            summary.rows[table] = query(db, f"SELECT count(*) FROM {table} WHERE year = ?", [year])[0][0]
-        summary.failed_identities = query(
-            db, "SELECT count(*) FROM checks WHERE year = ? AND passed = false", [year]
-        )[0][0]
+    if staged is not None:
+        summary.validation_failures = staged.failures
+        summary.duplicates = list(staged.duplicates)
+    summary.loaded = ("warehouse_year", key) in done and not summary.up_to_date
+    if db.is_file() and ("warehouse_year", key) in done:
+        counts = query(
+            db,
+            " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t} WHERE year = $1" for t in TABLES)
+            + " UNION ALL SELECT 'failed_identities', count(*) FROM checks WHERE year = $1 AND passed = false",
+            [year],
+        )
+        found_counts = dict(counts)
+        summary.failed_identities = found_counts.pop("failed_identities")
+        summary.rows = found_counts
+        if summary.up_to_date:  # nothing extracted this run: the stored statuses
+            stored = dict(
+                query(db, "SELECT status, count(*) FROM reports WHERE year = ? GROUP BY ALL", [year])
+            )
+            summary.ok, summary.warning, summary.rejected = (
+                stored.get("ok", 0) + stored.get("superseded", 0),
+                stored.get("warning", 0),
+                stored.get("rejected", 0),
+            )
     return summary
 
 
@@ -129,11 +164,13 @@ def run_ingest(
     raw_dir: Path | None = None,
     db_path: Path | None = None,
     on_progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> IngestSummary:
     """Ingest ``years`` (default: every year folder in the raw folder) into the warehouse.
 
     Never raises for bad reports: rejected files, validation failures and failed steps are in
-    the summary. A year whose frames fail validation is not loaded (its previous rows stay).
+    the summary. A year whose frames fail validation is not loaded (its previous rows stay). A
+    year whose inputs are unchanged since its last load is skipped, unless ``force``.
     """
     say = on_progress or (lambda _message: None)
     paths = GongkaiPaths(
@@ -163,7 +200,10 @@ def run_ingest(
             span = str(first) if first == last else f"{first}–{last}"
             say(f"ingesting {span} from {paths.raw}")
             result = job.execute_in_process(
-                instance=instance, tags=range_tags(first, last), run_config=_QUIET, raise_on_error=False
+                instance=instance,
+                tags=range_tags(first, last),
+                run_config=_run_config(force),
+                raise_on_error=False,
             )
             summary.run_ids.append(result.run_id)
             errors = _step_errors(result)
@@ -177,9 +217,10 @@ def run_ingest(
                     f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
                 )
             summary.years[year] = ys
-            state = "loaded" if ys.loaded else "NOT loaded"
+            state = "unchanged, skipped" if ys.up_to_date else "loaded" if ys.loaded else "NOT loaded"
+            c = ys.changes
             say(
-                f"{year}: {ys.files} files ({ys.ok} ok, {ys.warning} warning, {ys.rejected} rejected), "
-                f"{ys.rows.get('applications', 0)} application rows, {state}"
+                f"{year}: {ys.files} files ({c.new} new, {c.changed} changed, {c.unchanged} unchanged, "
+                f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
             )
     return summary

@@ -34,6 +34,11 @@ def print_summary(summary: IngestSummary) -> None:
     for column in (
         "year",
         "files",
+        "new",
+        "changed",
+        "unchanged",
+        "gone",
+        "parsed",
         "ok",
         "warning",
         "rejected",
@@ -43,17 +48,28 @@ def print_summary(summary: IngestSummary) -> None:
     ):
         table.add_column(column, justify="right")
     for year, ys in sorted(summary.years.items()):
+        c = ys.changes
         table.add_row(
             str(year),
             str(ys.files),
+            str(c.new),
+            str(c.changed),
+            str(c.unchanged),
+            str(c.gone),
+            str(ys.parsed),
             str(ys.ok),
             str(ys.warning),
             str(ys.rejected),
             str(ys.rows.get("applications", 0)),
             str(ys.failed_identities),
-            "yes" if ys.loaded else "[red]no[/red]",
+            "unchanged" if ys.up_to_date else "yes" if ys.loaded else "[red]no[/red]",
         )
     console.print(table)
+    console.print(
+        "[dim]new / changed / unchanged / gone: files against the year's last load; parsed: files "
+        "extracted this run (the others came from the parse cache); loaded 'unchanged': the year's "
+        "inputs are the ones it was loaded from, so nothing was written (`gongkai ingest --force` reloads)[/dim]"
+    )
     rejected = [
         (y, path, reason) for y, ys in sorted(summary.years.items()) for path, reason in ys.rejected_files
     ]

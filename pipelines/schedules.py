@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipelines.partitions import FIRST_YEAR, TIMEZONE, range_tags
+from assets.partitions import FIRST_YEAR, TIMEZONE, range_tags
 
 JOB_NAME = "ingest_job"
 

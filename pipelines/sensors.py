@@ -10,8 +10,8 @@ import json
 
 import dagster as dg
 
-from pipelines.partitions import partition_years, range_tags, year_ranges
-from pipelines.resources import GongkaiPaths
+from assets.partitions import partition_years, range_tags, year_ranges
+from assets.resources import GongkaiPaths
 from pipelines.schedules import JOB_NAME
 from warehouse.inventory import fingerprints
 

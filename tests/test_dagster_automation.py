@@ -13,16 +13,16 @@ import dagster as dg
 import pytest
 from test_warehouse_reports import write_raw
 
-from pipelines.definitions import build_definitions, defs
-from pipelines.ingest import IngestSummary, run_ingest
-from pipelines.partitions import (
+from assets.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     partition_years,
     year_ranges,
     years_partitions,
 )
-from pipelines.resources import GongkaiPaths
+from assets.resources import GongkaiPaths
+from pipelines.definitions import build_definitions, defs
+from pipelines.ingest import IngestSummary, run_ingest
 from pipelines.schedules import nightly_ingest
 from pipelines.sensors import raw_dir_sensor
 

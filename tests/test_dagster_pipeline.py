@@ -11,8 +11,8 @@ import pytest
 from test_warehouse_reports import report_numbers, write_raw
 
 from assets.ingest import CONTINUITY_CHECK, IDENTITY_CHECK, PANDERA_CHECK, ingest_assets
-from pipelines.partitions import range_tags
-from pipelines.resources import GongkaiPaths, YearPickleIOManager
+from assets.partitions import range_tags
+from assets.resources import GongkaiPaths, YearPickleIOManager
 from warehouse.db import query, table_checksums
 
 SEEDS_2022 = ["000_138b95d5be9f55b5", "001_ba2cc9ced20f5da6", "002_be19f74464ca47e9", "004_898eb9b3e54026d0"]

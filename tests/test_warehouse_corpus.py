@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 
 from assets.ingest import CONTINUITY_CHECK, ingest_assets
+from assets.partitions import range_tags
+from assets.resources import GongkaiPaths, YearPickleIOManager
 from extract import extract_bytes
 from pipelines.cli import main
-from pipelines.partitions import range_tags
-from pipelines.resources import GongkaiPaths, YearPickleIOManager
 from schemas.taxonomy import taxonomy
 from synth.corpus import write_corpus
 from synth.model import SyntheticReport, random_report

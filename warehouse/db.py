@@ -1,11 +1,12 @@
-"""DuckDB: schema, lookup tables and the per-year load.
+"""The warehouse: schema, lookup tables and the per-year load, on the DuckLake (warehouse.lake).
 
-Connections are short-lived (open, do one thing, close) because DuckDB allows one writer per
-file and ``dagster dev`` or an analyst's notebook may hold the file between runs.
+Connections are short-lived (open, do one thing, close). Writers work on a build catalog under
+the writer lock (warehouse.publish); readers attach the published catalog read-only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +21,10 @@ import polars as pl
 
 from schemas.taxonomy import TEMPLATES, taxonomy
 from warehouse.agencies import AgencyDirectory, agency_rows
+from warehouse.arrow import registered
 from warehouse.frames import SCHEMAS, TABLES, Frames
+from warehouse.lake import close_lake, open_lake
+from warehouse.marts import refresh_marts
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "sql"
 LOOKUP_TABLES = (
@@ -41,18 +45,16 @@ _DELETE_ORDER = ("checks", "appeals", "proactive", "applications", "reports")
 LOCK_WAIT_SECONDS = 120.0
 
 
-def _open(db_path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+def _open(
+    db_path: Path, read_only: bool, wait: float, files: Path | None, snapshot: int | None
+) -> duckdb.DuckDBPyConnection:
     # Another process (a second run, a notebook) may hold the file: wait for it rather than fail
     # the nightly run, since every holder here keeps its connection for seconds at most.
     deadline = time.monotonic() + wait
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(
-                str(db_path),
-                read_only=read_only,
-                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-            )
+            return open_lake(db_path, read_only=read_only, files=files, snapshot=snapshot)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
                 raise
@@ -62,52 +64,94 @@ def _open(db_path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
 
 @contextmanager
 def connect(
-    db_path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+    db_path: Path,
+    *,
+    read_only: bool = False,
+    wait: float = LOCK_WAIT_SECONDS,
+    files: Path | None = None,
+    snapshot: int | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection that never installs or loads extensions behind our back."""
+    """A short-lived session on the warehouse at ``db_path`` (its catalog), attached as
+    ``gongkai`` and in use; extensions are never installed or loaded behind our back."""
     if not read_only:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(db_path, read_only, wait)
+    con = _open(db_path, read_only, wait, files, snapshot)
     try:
         yield con
     finally:
-        con.close()
+        close_lake(con)
 
 
-def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
-    con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+def _schema_sql() -> str:
+    # The lookups are filled with the schema: a taxonomy edit is a new schema version.
+    parts = [(SQL_DIR / name).read_text(encoding="utf-8") for name in ("warehouse.sql", "views.sql")]
+    return "\n".join([*parts, repr(sorted((t, f.rows()) for t, f in lookup_frames().items()))])
 
 
-class _ArrowStream:
-    """Hands a Polars frame to DuckDB through the Arrow C stream interface.
+def schema_digest() -> str:
+    return hashlib.sha256(_schema_sql().encode()).hexdigest()[:16]
 
-    DuckDB's Polars path calls ``to_arrow()``, which needs pyarrow (not a dependency); the
-    PyCapsule protocol moves the same buffers without it.
+
+# Fact and mart tables are stored one folder per year: a year's reload replaces whole files.
+PARTITIONED = (*TABLES, "agency_reports", "agency_year_metrics", "group_year_metrics", "agency_rankings")
+_VIEW_NAME = re.compile(r"CREATE OR REPLACE VIEW (\w+)", re.I)
+_MART_NAME = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) AS FROM _\w+_query", re.I)
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create the tables, views and marts unless this catalog already has this version of them.
+
+    A catalog of an older version gets its views and marts replaced (the marts empty: the
+    caller refills them, ``refresh_marts``); base tables are only ever added. Returns True when
+    the views and marts were (re)created.
     """
+    digest = schema_digest()
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND table_name = 'catalog_version'"
+    ).fetchone()[0]  # type: ignore[index]
+    if exists and con.execute("SELECT max(digest) FROM catalog_version").fetchone()[0] == digest:  # type: ignore[index]
+        return False
+    views = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
+    con.begin()  # one snapshot for the whole schema
+    try:
+        # Views first (they read the marts), then the marts, in reverse order of creation.
+        for name in reversed(_VIEW_NAME.findall(views)):
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+        for name in reversed(_MART_NAME.findall(views)):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute(views)
+        for table in PARTITIONED:
+            con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (year)")
+        con.execute("DELETE FROM catalog_version")
+        con.execute("INSERT INTO catalog_version VALUES (?)", [digest])
+        for table, frame in lookup_frames().items():
+            con.execute(f"DELETE FROM {table}")
+            insert_frame(con, table, frame)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return True
 
-    def __init__(self, frame: pl.DataFrame) -> None:
-        self._frame = frame
 
-    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
-        return self._frame.__arrow_c_stream__(requested_schema)
-
-
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """INSERT the frame's rows; values travel as data, never as SQL text."""
-    if frame.height == 0:
-        return 0
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame | Path) -> int:
+    """INSERT the frame's rows (or a staged Parquet file's); values travel as data, never as SQL."""
     if (
         table not in TABLES and table not in LOOKUP_TABLES and table not in AGENCY_TABLES
     ):  # identifiers cannot be parameters
         raise ValueError(f"unknown table {table!r}")
-    view = f"_incoming_{table}"
+    if isinstance(frame, Path):
+        columns = ", ".join(f'"{c}"' for c in SCHEMAS[table])
+        return con.execute(  # type: ignore[index]
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?)", [str(frame)]
+        ).fetchone()[0]
+    if frame.height == 0:
+        return 0
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    con.register(view, _ArrowStream(frame))
-    try:
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
-    finally:
-        con.unregister(view)
+    with registered(con, incoming=frame):
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
     return frame.height
 
 
@@ -145,33 +189,41 @@ def lookup_frames() -> dict[str, pl.DataFrame]:
     }
 
 
-def refresh_lookups(con: duckdb.DuckDBPyConnection) -> None:
-    for table, frame in lookup_frames().items():
-        con.execute(f"DELETE FROM {table}")
-        insert_frame(con, table, frame)
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """The schema of this version, lookups filled; True when views and marts were (re)made
+    (the marts are then empty: refill every year)."""
+    return init_schema(con)
 
 
 # --------------------------------------------------------------------------------------- load
-def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> None:
-    """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every report's names."""
+_AGENCY_SCHEMA = {
+    "agency": pl.String(),
+    "aliases": pl.List(pl.String()),
+    "region": pl.String(),
+    "province": pl.String(),
+    "city": pl.String(),
+    "county": pl.String(),
+    "level": pl.String(),
+    "source": pl.String(),
+}
+_ALIAS_SCHEMA = {"alias": pl.String(), "agency": pl.String(), "source": pl.String()}
+
+
+def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    return con.execute(  # type: ignore[index]
+        f"SELECT md5(string_agg(t::VARCHAR, '|' ORDER BY t::VARCHAR)) FROM {table} AS t"
+    ).fetchone()[0]
+
+
+def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> bool:
+    """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every report's names.
+
+    Returns True when the agency table changed (every year's marts carry regions and levels)."""
     seen = con.execute(
         "SELECT DISTINCT agency, coalesce(agency_printed, agency) FROM reports ORDER BY ALL"
     ).fetchall()
     rows = agency_rows(directory, seen)
-    agencies = pl.DataFrame(
-        [r.__dict__ for r in rows],
-        schema={
-            "agency": pl.String(),
-            "aliases": pl.List(pl.String()),
-            "region": pl.String(),
-            "province": pl.String(),
-            "city": pl.String(),
-            "county": pl.String(),
-            "level": pl.String(),
-            "source": pl.String(),
-        },
-        orient="row",
-    )
+    agencies = pl.DataFrame([r.__dict__ for r in rows], schema=_AGENCY_SCHEMA, orient="row")
     csv_aliases = {(a, c) for c, e in directory.entries.items() for a in e.aliases}
     aliases = pl.DataFrame(
         [
@@ -183,12 +235,22 @@ def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory)
             for r in rows
             for a in r.aliases
         ],
-        schema={"alias": pl.String(), "agency": pl.String(), "source": pl.String()},
+        schema=_ALIAS_SCHEMA,
         orient="row",
     )
+    changed = False
     for table, frame in (("agencies", agencies), ("agency_aliases", aliases)):
+        before = _table_digest(con, table)
+        with registered(con, incoming=frame):
+            new = con.execute(
+                "SELECT md5(string_agg(t::VARCHAR, '|' ORDER BY t::VARCHAR)) FROM incoming AS t"
+            ).fetchone()[0]  # type: ignore[index]
+        if new == before:  # rewriting identical rows would only add files and a snapshot
+            continue
         con.execute(f"DELETE FROM {table}")
         insert_frame(con, table, frame)
+        changed |= table == "agencies"
+    return changed
 
 
 @dataclass(frozen=True)
@@ -198,6 +260,7 @@ class LoadResult:
     unchanged_reports: int  # reports whose row was identical before (ingested_at kept)
     moved: list[tuple[str, int]] = field(default_factory=list)  # (report_id, old year) left behind
     elsewhere: list[str] = field(default_factory=list)  # rejected copies of a report loaded in another year
+    marts_years: list[int] = field(default_factory=list)  # years whose marts were recomputed
 
 
 _REPORT_COLUMNS = list(SCHEMAS["reports"])
@@ -207,23 +270,21 @@ def _with_ingested_at(
     con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame
 ) -> tuple[pl.DataFrame, int]:
     """Add ``ingested_at``: the old timestamp where the report row is unchanged, else now."""
-    columns = ", ".join(f'"{c}"' for c in _REPORT_COLUMNS)
-    previous = {
-        row[0]: (row[:-1], row[-1])
-        for row in con.execute(
-            f"SELECT {columns}, ingested_at FROM reports WHERE year = ?", [year]
-        ).fetchall()
-    }
+    same = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in _REPORT_COLUMNS)
     now = datetime.now(UTC).replace(tzinfo=None)
-    stamps, unchanged = [], 0
-    for row in reports.select(_REPORT_COLUMNS).iter_rows():
-        old = previous.get(row[0])
-        if old is not None and old[0] == row:
-            stamps.append(old[1])
-            unchanged += 1
-        else:
-            stamps.append(now)
-    return reports.with_columns(pl.Series("ingested_at", stamps, dtype=pl.Datetime("us"))), unchanged
+    with registered(con, incoming=reports.select(_REPORT_COLUMNS)):
+        stamped = pl.DataFrame(
+            con.sql(
+                f"""
+                SELECT n.*, coalesce(o.ingested_at, $now) AS ingested_at, o.ingested_at IS NOT NULL AS kept
+                FROM incoming AS n
+                LEFT JOIN (FROM reports WHERE year = $year) AS o ON o.report_id = n.report_id AND {same}
+                """,
+                params={"now": now, "year": year},
+            )
+        )
+    unchanged = int(stamped["kept"].sum())
+    return stamped.drop("kept").cast({"ingested_at": pl.Datetime("us")}), unchanged
 
 
 _UNREADABLE = re.compile(r"newer version is unreadable: .*? \(sha256 [0-9a-f]{12}…, ingested [0-9-]+\)(; )?")
@@ -237,15 +298,18 @@ def _keep_last_good(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataF
         r["source_path"]: r["error"]
         for r in reports.filter(pl.col("status") == "rejected").iter_rows(named=True)
     }
+    if not rejected:
+        return []
     loaded = set(reports.filter(pl.col("status") != "rejected")["source_path"].to_list())
     incoming = set(reports["report_id"].to_list())
     kept = []
     for rid, path, sha, warnings_, ingested in con.execute(
         "SELECT report_id, source_path, sha256, warnings, ingested_at FROM reports "
-        "WHERE year = ? AND status IN ('ok', 'warning') ORDER BY ingested_at DESC",
-        [year],
+        "WHERE year = ? AND status IN ('ok', 'warning') AND list_contains(?, source_path) "
+        "ORDER BY ingested_at DESC",
+        [year, list(rejected)],
     ).fetchall():
-        if path not in rejected or path in loaded or rid in incoming or any(k[1] == path for k in kept):
+        if path in loaded or rid in incoming or any(k[1] == path for k in kept):
             continue
         note = (
             f"newer version is unreadable: {rejected[path]}; facts kept from the last good version "
@@ -262,12 +326,28 @@ def _keep_last_good(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataF
 
 def _check_year(year: int, frames: Frames) -> None:
     for table, frame in frames.tables.items():
-        if frame.height and frame.filter(pl.col("year") != year).height:
+        scan = frame.lazy() if isinstance(frame, pl.DataFrame) else pl.scan_parquet(frame)
+        if scan.filter(pl.col("year") != year).select(pl.len()).collect().item():
             raise ValueError(f"{table}: rows of another year in the frames for {year}")
 
 
+@dataclass(frozen=True)
+class LoadRecord:
+    """What a year was loaded from (table ``loads``): the fingerprints of its inputs."""
+
+    fingerprint: str
+    stat_fingerprint: str | None
+    files: int
+
+
 def load_year(
-    db_path: Path, year: int, frames: Frames, directory: AgencyDirectory | None = None
+    db_path: Path,
+    year: int,
+    frames: Frames,
+    directory: AgencyDirectory | None = None,
+    *,
+    record: LoadRecord | None = None,
+    files: Path | None = None,
 ) -> LoadResult:
     """Replace every table's rows for ``year`` with ``frames``, all or nothing.
 
@@ -277,14 +357,15 @@ def load_year(
     A report (one sha256) lives in one year: a report loaded here is removed from any other
     year it was in before (its manifest year was corrected, or the file moved folder), and a
     *rejected* copy here of a report loaded in another year is not stored twice. The agency
-    tables are rebuilt from ``directory`` and every year's report names.
+    tables are rebuilt from ``directory`` and every year's report names; the marts of this year
+    (and of every year, when the agencies changed or the catalog was new) are recomputed.
+    ``record`` is stored in ``loads``; ``files`` is the data folder (default beside the catalog).
     """
     _check_year(year, frames)
-    with connect(db_path) as con:
-        init_schema(con)
+    with connect(db_path, files=files) as con:
+        remade = ensure_schema(con)
         con.begin()
         try:
-            refresh_lookups(con)
             reports, unchanged = _with_ingested_at(con, year, frames["reports"])
             placed = reports.filter(pl.col("status") != "rejected")["report_id"].to_list()
             rejected = reports.filter(pl.col("status") == "rejected")["report_id"].to_list()
@@ -308,16 +389,39 @@ def load_year(
             ]
             kept = _keep_last_good(con, year, reports)
             for table in _DELETE_ORDER:
-                con.execute(
-                    f"DELETE FROM {table} WHERE year = ? AND NOT list_contains(?, report_id)", [year, kept]
-                )
+                if kept:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE year = ? AND NOT list_contains(?, report_id)",
+                        [year, kept],
+                    )
+                else:
+                    con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
                 if moved:
                     con.execute(
                         f"DELETE FROM {table} WHERE year <> ? AND list_contains(?, report_id)", [year, placed]
                     )
             for table in reversed(_DELETE_ORDER):
                 insert_frame(con, table, reports if table == "reports" else frames[table])
-            refresh_agencies(con, directory or AgencyDirectory())
+            agencies_changed = refresh_agencies(con, directory or AgencyDirectory())
+            if remade or agencies_changed:
+                marts_years = [
+                    r[0] for r in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()
+                ]
+            else:
+                marts_years = sorted({year, *(old for _rid, old in moved)})
+            refresh_marts(con, marts_years)
+            con.execute("DELETE FROM loads WHERE year = ?", [year])
+            if record is not None:
+                con.execute(
+                    "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                    [
+                        year,
+                        record.fingerprint,
+                        record.stat_fingerprint,
+                        record.files,
+                        datetime.now(UTC).replace(tzinfo=None),
+                    ],
+                )
             rows = {
                 t: con.execute(f"SELECT count(*) FROM {t} WHERE year = ?", [year]).fetchone()[0]  # type: ignore[index]
                 for t in TABLES
@@ -326,7 +430,14 @@ def load_year(
         except BaseException:
             con.rollback()
             raise
-    return LoadResult(year=year, rows=rows, unchanged_reports=unchanged, moved=moved, elsewhere=elsewhere)
+    return LoadResult(
+        year=year,
+        rows=rows,
+        unchanged_reports=unchanged,
+        moved=moved,
+        elsewhere=elsewhere,
+        marts_years=marts_years,
+    )
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -334,6 +445,23 @@ def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tupl
     """Run one read-only query and return its rows (the file is not held afterwards)."""
     with connect(db_path, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def remember_stat_fingerprints(db_path: Path, stat_fingerprints: dict[int, str]) -> None:
+    """Record the stat fingerprints of years found unchanged by content (files touched only)."""
+    with connect(db_path) as con:
+        con.begin()
+        for year, fingerprint in stat_fingerprints.items():
+            con.execute("UPDATE loads SET stat_fingerprint = ? WHERE year = ?", [fingerprint, year])
+        con.commit()
+
+
+def loaded_fingerprints(db_path: Path) -> dict[int, LoadRecord]:
+    """What each loaded year was loaded from; {} when there is no warehouse yet."""
+    if not db_path.is_file():
+        return {}
+    rows = query(db_path, "SELECT year, fingerprint, stat_fingerprint, files FROM loads")
+    return {r[0]: LoadRecord(r[1], r[2], r[3]) for r in rows}
 
 
 def table_checksums(db_path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, tuple[int, str]]:

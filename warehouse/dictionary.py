@@ -1,22 +1,21 @@
 """The data dictionary (docs/data-dictionary.md), generated so it cannot go stale.
 
-Tables, views, columns and types come from the DuckDB catalog of a fresh in-memory warehouse
-(the same DDL and views a load creates); descriptions from ``schemas/dictionary.toml`` and a few
+Tables, views, columns and types come from the catalog of a fresh, empty warehouse in a
+temporary folder (the same DDL and views a load creates); descriptions from ``schemas/dictionary.toml`` and a few
 patterns below; every code's Chinese label from ``schemas/taxonomy.toml``. A column with no
 description raises, and a test compares the committed file with this output.
 """
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from functools import cache
 from pathlib import Path
 
-import duckdb
-
 from schemas.taxonomy import TEMPLATES, taxonomy
 from warehouse.access import relations
-from warehouse.db import init_schema
+from warehouse.db import connect, init_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 DESCRIPTIONS_FILE = ROOT / "schemas" / "dictionary.toml"
@@ -106,18 +105,16 @@ def _codes() -> list[str]:
 
 
 def render_dictionary() -> str:
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    try:
+    with tempfile.TemporaryDirectory() as tmp, connect(Path(tmp) / "dictionary.ducklake") as con:
         init_schema(con)
         catalog = relations(con)
         types = {
             (t, c): ty
             for t, c, ty in con.execute(
-                "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main'"
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE schema_name = 'main' AND database_name = current_database()"
             ).fetchall()
         }
-    finally:
-        con.close()
     d = _descriptions()
     out = [
         "# Data dictionary",

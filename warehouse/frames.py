@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
 from extract import Report
 from warehouse.agencies import AgencyDirectory
 from warehouse.inventory import ManifestEntry, RawFile
+from warehouse.parse_cache import ParseCache, ParsedFile, cache_key, parsed_from_report
 
 SUPERSEDED = "superseded"
 
@@ -96,38 +97,53 @@ class Extracted:
 
 @dataclass
 class Frames:
-    tables: dict[str, pl.DataFrame]
+    """One frame per warehouse table; a fact table may instead be a staged Parquet file
+    (``stage_frames``), which the load inserts without reading it into memory."""
+
+    tables: dict[str, pl.DataFrame | Path]
     duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another
 
     def __getitem__(self, table: str) -> pl.DataFrame:
-        return self.tables[table]
+        frame = self.tables[table]
+        return frame if isinstance(frame, pl.DataFrame) else pl.read_parquet(frame)
 
     def row_counts(self) -> dict[str, int]:
-        return {t: df.height for t, df in self.tables.items()}
+        return {
+            t: df.height if isinstance(df, pl.DataFrame) else pl.scan_parquet(df).select(pl.len()).item()
+            for t, df in self.tables.items()
+        }
 
 
-def agency_of(item: Extracted) -> str:
-    # The extractor already warned; the stem keeps the rows attributable and distinct.
-    return item.report.agency or PurePosixPath(item.raw.relative).stem
+def stage_frames(frames: Frames, folder: Path) -> dict[str, Path]:
+    """Write each table's frame to ``folder/<table>.parquet`` (the load reads them from there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for table in frames.tables:
+        path = folder / f"{table}.parquet"
+        tmp = path.with_suffix(".tmp")
+        frames[table].write_parquet(tmp, compression="lz4", statistics=False)
+        tmp.replace(path)
+        out[table] = path
+    return out
 
 
-def _int(value: object) -> int | None:
-    # Counts are whole numbers; a fractional one is not a count we can store (the extractor flags it).
-    if value is None or not float(value).is_integer():  # type: ignore[arg-type]
-        return None
-    return int(value)  # type: ignore[call-overload]
+def staged_frames(tables: dict[str, Path]) -> Frames:
+    """Frames for ``load_year`` from staged files: reports in memory (the load reasons about its
+    rows), the facts left on disk."""
+    return Frames({t: pl.read_parquet(p) if t == "reports" else p for t, p in tables.items()})
 
 
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a partition as a run sees it: where it is, and its parse-cache entry.
 
+    ``parsed`` carries the extraction itself only when it could not be cached (the file could
+    not be read: there are no bytes to key an entry on, and the next run must try again).
+    """
 
-def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
-    return (
-        pl.DataFrame(rows, schema=SCHEMAS[table], orient="row")
-        if rows
-        else pl.DataFrame(schema=SCHEMAS[table])
-    )
+    raw: RawFile
+    key: int
+    parsed: ParsedFile | None = None
 
 
 def _mtime(raw: RawFile) -> datetime:
@@ -157,101 +173,108 @@ def _settle_revisions(reports: list[dict]) -> None:
             row["status"], row["superseded_by"] = SUPERSEDED, current["report_id"]
 
 
+def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    return (
+        pl.DataFrame(rows, schema=SCHEMAS[table], orient="row")
+        if rows
+        else pl.DataFrame(schema=SCHEMAS[table])
+    )
+
+
+def frames_from_cache(
+    cache: ParseCache,
+    entries: Iterable[FileEntry],
+    manifest: dict[str, ManifestEntry] | None = None,
+    directory: AgencyDirectory | None = None,
+) -> Frames:
+    """The five warehouse frames of ``entries``; rejected and superseded reports appear only in
+    ``reports``. Report rows are built per file; the facts come from the cache in one join."""
+    manifest = manifest or {}
+    directory = directory or AgencyDirectory()
+    entries = list(entries)
+    cached = {
+        row["key"]: row
+        for row in cache.meta(e.key for e in entries if e.parsed is None).iter_rows(named=True)
+    }
+    reports: list[dict] = []
+    keys: list[int] = []
+    seen: dict[str, str] = {}
+    duplicates: list[str] = []
+    for entry in entries:
+        raw = entry.raw
+        rid = raw.report_id
+        if rid in seen:  # identical bytes filed twice: load once, say which copy was skipped
+            duplicates.append(f"{raw.relative} (same file as {seen[rid]})")
+            continue
+        meta = entry.parsed.meta if entry.parsed is not None else cached.get(entry.key)
+        if meta is None:
+            raise KeyError(f"{raw.relative}: no parse-cache entry {entry.key} (parse it first)")
+        seen[rid] = raw.relative
+        # The extractor already warned when the agency is unnamed; the stem keeps rows attributable.
+        printed = meta["agency"] or PurePosixPath(raw.relative).stem
+        row = manifest.get(raw.relative)
+        reports.append(
+            {
+                "report_id": rid,
+                "agency": directory.resolve(printed),
+                "year": raw.folder_year,
+                "template": meta["template"],
+                "format": meta["format"],
+                "source_path": raw.relative,
+                "sha256": raw.sha256,
+                "size": raw.size,
+                "status": meta["status"],
+                "error": meta["error"],
+                "warnings": meta["warnings"],
+                "null_cells": meta["null_cells"],
+                "agency_source": meta["agency_source"],
+                "year_source": meta["year_source"],
+                "encoding": meta["encoding"],
+                "parser_version": meta["parser_version"],
+                "agency_printed": printed,
+                "published": row.published_date if row else None,
+                "file_mtime": _mtime(raw),
+                "superseded_by": None,
+            }
+        )
+        keys.append(entry.key)
+    _settle_revisions(reports)
+    frame = _frame("reports", reports)
+    loaded = frame.with_columns(key=pl.Series(keys, dtype=pl.Int64())).filter(
+        pl.col("status").is_in(["ok", "warning"])
+    )
+    tables = {"reports": frame}
+    for table in FACT_TABLES:
+        key_columns = ["report_id", "year"] if table == "checks" else ["report_id", "agency", "year"]
+        tables[table] = cache.facts(table, loaded.select("key", *key_columns), key_columns).cast(
+            SCHEMAS[table]  # type: ignore[arg-type]
+        )
+    return Frames(tables, duplicates)
+
+
 def build_frames(
     items: Iterable[Extracted],
     manifest: dict[str, ManifestEntry] | None = None,
     directory: AgencyDirectory | None = None,
 ) -> Frames:
-    """The five warehouse frames. Rejected and superseded reports appear only in ``reports``."""
-    manifest = manifest or {}
-    directory = directory or AgencyDirectory()
-    reports: list[dict] = []
-    facts: dict[str, dict[str, list[dict]]] = {}
-    seen: dict[str, str] = {}
-    duplicates: list[str] = []
-    for item in items:
-        raw, report = item.raw, item.report
-        rid = raw.report_id
-        if rid in seen:  # identical bytes filed twice: load once, say which copy was skipped
-            duplicates.append(f"{raw.relative} (same file as {seen[rid]})")
-            continue
-        seen[rid] = raw.relative
-        printed = agency_of(item)
-        agency = directory.resolve(printed)
-        year = raw.folder_year
-        entry = manifest.get(raw.relative)
-        reports.append(
-            {
-                "report_id": rid,
-                "agency": agency,
-                "year": year,
-                "template": report.template,
-                "format": report.format,
-                "source_path": raw.relative,
-                "sha256": raw.sha256,
-                "size": raw.size,
-                "status": report.status,
-                "error": report.error,
-                "warnings": "; ".join(report.warnings) or None,
-                "null_cells": report.null_cells,
-                "agency_source": report.agency_source,
-                "year_source": report.year_source,
-                "encoding": report.encoding,
-                "parser_version": report.parser_version,
-                "agency_printed": printed,
-                "published": entry.published_date if entry else None,
-                "file_mtime": _mtime(raw),
-                "superseded_by": None,
-            }
-        )
-        if not report.loaded:
-            continue
-        key = {"report_id": rid, "agency": agency, "year": year}
-        facts[rid] = {
-            "applications": [
-                key
-                | {
-                    "category": a["category"],
-                    "applicant_type": a["applicant_type"],
-                    "count": _int(a["count"]),
-                }
-                for a in report.applications
-            ],
-            "proactive": [
-                key
-                | {
-                    "item": p["item"],
-                    "measure": p["measure"],
-                    "value": _float(p["value"]),
-                    "unit": p.get("unit"),
-                }
-                for p in report.proactive
-            ],
-            "appeals": [
-                key | {"proceeding": a["proceeding"], "outcome": a["outcome"], "count": _int(a["count"])}
-                for a in report.appeals
-            ],
-            "checks": [
-                {
-                    "report_id": rid,
-                    "year": year,
-                    "rule": c["rule"],
-                    "subject": c["subject"],
-                    "expected": _float(c["expected"]),
-                    "actual": _float(c["actual"]),
-                    "passed": c["passed"],
-                }
-                for c in report.checks
-            ],
-        }
-    _settle_revisions(reports)
-    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
-    rows["reports"] = reports
-    for row in reports:
-        if row["status"] in ("ok", "warning"):
-            for table, table_rows in facts[row["report_id"]].items():
-                rows[table] += table_rows
-    return Frames({t: _frame(t, r) for t, r in rows.items()}, duplicates)
+    """The frames of reports extracted in memory (tests, tools): the pipeline's own path, through
+    an in-memory parse cache."""
+    with ParseCache(None) as cache:
+        entries, added = [], set()
+        for item in items:
+            raw = item.raw
+            key = cache_key(
+                raw.sha256,
+                raw.relative,
+                manifest_agency=None,
+                manifest_year=None,
+                folder_year=raw.folder_year,
+            )
+            if key not in added:  # the same bytes twice: the first copy's report is the one kept
+                cache.add(parsed_from_report(item.report, key, raw.sha256, raw.size, raw.folder_year))
+                added.add(key)
+            entries.append(FileEntry(raw, key))
+        return frames_from_cache(cache, entries, manifest, directory)
 
 
 def empty_frames() -> Frames:

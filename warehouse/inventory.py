@@ -133,7 +133,7 @@ def _raw_file(raw_dir: Path, path: Path, year: int) -> RawFile:
     )
 
 
-def _partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]:
+def partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]:
     """Files of partition ``year``: its folder minus files the manifest puts in another year,
     plus files elsewhere that the manifest puts in this year."""
     paths = []
@@ -151,7 +151,7 @@ def _partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]
 
 def scan_partition(raw_dir: Path, year: int, manifest: Manifest) -> list[RawFile]:
     """Every report file of partition ``year`` (see the module docstring), hashed, in path order."""
-    return [_raw_file(raw_dir, path, year) for path in _partition_paths(raw_dir, year, manifest)]
+    return [_raw_file(raw_dir, path, year) for path in partition_paths(raw_dir, year, manifest)]
 
 
 def years_present(raw_dir: Path, manifest: Manifest | None = None) -> list[int]:
@@ -268,7 +268,7 @@ def year_fingerprint(
     """
     manifest = manifest if manifest is not None else read_manifest(raw_dir)
     items = []
-    for path in _partition_paths(raw_dir, year, manifest):
+    for path in partition_paths(raw_dir, year, manifest):
         stat = path.stat()
         items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
     rows = sorted((e.path, e.agency, e.year, e.region, e.published) for e in manifest.for_year(year).values())

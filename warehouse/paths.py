@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 DEFAULT_RAW = Path("data/raw")
-DEFAULT_DB = Path("data/warehouse.duckdb")
+DEFAULT_DB = Path("data/warehouse.ducklake")  # the catalog; Parquet files in data/warehouse.ducklake.files/
 
 
 def raw_dir() -> Path:

@@ -1,12 +1,15 @@
-"""One writer at a time, writing to a build file that is published whole.
+"""One writer at a time, writing to a build catalog that is published by one rename.
 
 - ``writer_lock``: an exclusive ``fcntl.flock`` on ``<db dir>/.<db name>.lock`` held for a whole
   ingest. A second ingest waits (and says who it is waiting for); the kernel drops the lock when
   its holder dies, so a killed run never leaves a lock behind.
-- ``warehouse_build``: every write goes to ``<db dir>/.<db stem>.build.duckdb``, a fresh copy of
-  the published file made at the start. When the run finishes the build file is CHECKPOINTed,
-  closed and ``os.replace``-d onto the published file: readers never wait for a writer, see
-  either the old warehouse or the new one, and a run killed at any moment publishes nothing.
+- ``warehouse_build``: every write goes to ``<db dir>/.<db name>.build``, a fresh copy of the
+  published *catalog* (a few MB: table and file lists, snapshots) made at the start; new data
+  goes into new Parquet files beside the published ones, which no published snapshot lists yet.
+  When the run finishes the build catalog is CHECKPOINTed, closed and ``os.replace``-d onto the
+  published one: readers never wait for a writer, see either the old warehouse or the new one,
+  and a run killed at any moment publishes nothing (its unlisted files are swept later,
+  ``warehouse.maintenance``). No data file is copied or rewritten to publish.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.lake import build_path
+
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _guard = threading.Lock()
 _held: dict[Path, int] = {}  # lock path → nesting depth in this process (run_ingest → asset)
@@ -30,10 +35,6 @@ _builds: dict[Path, Path] = {}  # published path → build path of the session o
 
 def lock_path(db: Path) -> Path:
     return db.parent / f".{db.name}.lock"
-
-
-def build_path(db: Path) -> Path:
-    return db.parent / f".{db.stem}.build{db.suffix or '.duckdb'}"
 
 
 def _wal(path: Path) -> Path:
@@ -106,12 +107,15 @@ def _start_build(db: Path) -> Path:
         finally:
             con.close()
     if db.exists():
-        shutil.copyfile(db, build)
+        shutil.copyfile(db, build)  # the catalog only: data files are shared, never copied
     return build
 
 
 def publish(build: Path, db: Path) -> None:
-    """CHECKPOINT and close the build file, then atomically put it in place of ``db``."""
+    """CHECKPOINT and close the build catalog, then atomically put it in place of ``db``.
+
+    The catalog is a plain DuckDB file: it is checkpointed as one, without the DuckLake
+    extension (whose CHECKPOINT would also run lake maintenance)."""
     con = duckdb.connect(str(build), config=_CONFIG)
     try:
         con.execute("CHECKPOINT")
@@ -131,8 +135,8 @@ def publish(build: Path, db: Path) -> None:
 def warehouse_build(db: Path, say: Callable[[str], None] | None = None) -> Iterator[Path]:
     """Yield the path to write to; publish it onto ``db`` when the block ends without error.
 
-    Nested sessions (the warehouse_year asset inside ``run_ingest``) share the outer build file,
-    which the outer session publishes once.
+    Nested sessions (the warehouse_year asset inside ``run_ingest``) share the outer build
+    catalog, which the outer session publishes once.
     """
     key = _key(db)
     with _guard:

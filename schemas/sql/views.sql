@@ -1,9 +1,14 @@
--- Analyst views. `agency` is the canonical agency everywhere (table agencies); every view reads
--- ONE report per agency-year: the current one (a later revision supersedes an earlier one when
--- the year is loaded), or a rejected one when nothing was loaded. Formulas: docs/metrics.md.
+-- Analyst views and marts. `agency` is the canonical agency everywhere (table agencies); every
+-- view reads ONE report per agency-year: the current one (a later revision supersedes an earlier
+-- one when the year is loaded), or a rejected one when nothing was loaded. Formulas: docs/metrics.md.
+--
+-- Marts: agency_reports, agency_year_metrics, group_year_metrics and agency_rankings are tables,
+-- filled per year at load time from the hidden view `_<name>_query` beside each (warehouse.marts),
+-- so a question about one agency or one year reads a few thousand rows, not every fact. The
+-- other views read the marts and the fact tables live.
 
 -- ------------------------------------------------------------------------------ reports
-CREATE OR REPLACE VIEW agency_reports AS
+CREATE OR REPLACE VIEW _agency_reports_query AS
 SELECT *
 FROM reports
 WHERE status <> 'superseded'
@@ -11,6 +16,7 @@ QUALIFY row_number() OVER (
     PARTITION BY agency, year
     ORDER BY status = 'rejected', status = 'warning', null_cells, source_path
 ) = 1;
+CREATE TABLE IF NOT EXISTS agency_reports AS FROM _agency_reports_query LIMIT 0;
 
 -- Which file replaced which: same agency and year, the later publication is current.
 CREATE OR REPLACE VIEW report_revisions AS
@@ -125,7 +131,7 @@ LEFT JOIN applications_comparable AS prev
 -- ------------------------------------------------------------------------------ metrics
 -- One row per loaded agency-year: the counts, and every ratio beside the counts it is made of.
 -- A zero denominator gives NULL, so does a blank cell in a numerator or denominator.
-CREATE OR REPLACE VIEW agency_year_metrics AS
+CREATE OR REPLACE VIEW _agency_year_metrics_query AS
 WITH totals AS (
     SELECT
         year,
@@ -229,6 +235,7 @@ SELECT
         AS litigation_after_reconsideration_correction_rate,
     lawsuits_corrected / nullif(lawsuits_decided, 0)                 AS litigation_correction_rate
 FROM counts;
+CREATE TABLE IF NOT EXISTS agency_year_metrics AS FROM _agency_year_metrics_query LIMIT 0;
 
 -- Every metric of agency_year_metrics as (metric, value) with last year's value for the same agency.
 CREATE OR REPLACE VIEW metrics_yoy AS
@@ -313,7 +320,7 @@ FROM agency_year_metrics;
 -- analyst views offer: by province, city, county (the region sets) and by level. `grouping_set`
 -- is DuckDB's grouping() bitmask over (province, city, county, level): 7 = province, 3 = city,
 -- 1 = county, 14 = level.
-CREATE OR REPLACE VIEW group_year_metrics AS
+CREATE OR REPLACE VIEW _group_year_metrics_query AS
 SELECT
     year,
     grouping(province, city, county, level) AS grouping_set,
@@ -346,6 +353,7 @@ FROM metric_parts
 GROUP BY GROUPING SETS (
     (year, province), (year, province, city), (year, province, city, county), (year, level)
 );
+CREATE TABLE IF NOT EXISTS group_year_metrics AS FROM _group_year_metrics_query LIMIT 0;
 
 -- Totals and metrics by region: one row per province, per city and per county (region_level).
 CREATE OR REPLACE VIEW region_year_metrics AS
@@ -367,7 +375,7 @@ FROM group_year_metrics
 WHERE grouping_set = 14;
 
 -- Agencies ranked within their year and level (1 = most); NULL metric → NULL rank.
-CREATE OR REPLACE VIEW agency_rankings AS
+CREATE OR REPLACE VIEW _agency_rankings_query AS
 SELECT
     year,
     level,
@@ -399,6 +407,7 @@ SELECT
          THEN rank() OVER (PARTITION BY year, level ORDER BY lawsuits_per_100_requests DESC NULLS LAST) END
         AS lawsuits_per_100_requests_rank
 FROM agency_year_metrics;
+CREATE TABLE IF NOT EXISTS agency_rankings AS FROM _agency_rankings_query LIMIT 0;
 
 -- ------------------------------------------------------------------------------ table 二
 -- Table 二 is NOT comparable across formats (different items and measures): each row carries

@@ -1,4 +1,6 @@
--- The gongkai warehouse. Codes are TAXONOMY.md's; labels live in the lookup tables only.
+-- The gongkai warehouse (a DuckLake: this catalog + Parquet files, one folder per table and year).
+-- Codes are TAXONOMY.md's; labels live in the lookup tables only. No primary keys: DuckLake has
+-- none, and uniqueness is checked before every load (pandera models, schemas/models.py).
 -- `year` is the report year = the partition (manifest year, else the raw/<year>/ folder) = the
 -- unit of reload: every load replaces one year's rows in every fact table in one transaction.
 -- `agency` is always the canonical agency (see table agencies); the name as found is
@@ -25,14 +27,8 @@ CREATE TABLE IF NOT EXISTS reports (
     agency_printed VARCHAR,             -- the agency name as the manifest/title/file stem gave it
     published      DATE,                -- manifest `published`
     file_mtime     TIMESTAMP,           -- UTC modification time of the file
-    superseded_by  VARCHAR,             -- report_id of the later report that replaces this one
-    PRIMARY KEY (year, report_id)
+    superseded_by  VARCHAR             -- report_id of the later report that replaces this one
 );
--- Warehouses created before these columns existed gain them here (NULL until the year reloads).
-ALTER TABLE reports ADD COLUMN IF NOT EXISTS agency_printed VARCHAR;
-ALTER TABLE reports ADD COLUMN IF NOT EXISTS published DATE;
-ALTER TABLE reports ADD COLUMN IF NOT EXISTS file_mtime TIMESTAMP;
-ALTER TABLE reports ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
 
 CREATE TABLE IF NOT EXISTS applications (
     report_id      VARCHAR NOT NULL,
@@ -40,8 +36,7 @@ CREATE TABLE IF NOT EXISTS applications (
     year           INTEGER NOT NULL,
     category       VARCHAR NOT NULL,
     applicant_type VARCHAR NOT NULL,
-    count          BIGINT,               -- NULL: the cell was blank or a dash, not zero
-    PRIMARY KEY (year, report_id, category, applicant_type)
+    count          BIGINT               -- NULL: the cell was blank or a dash, not zero
 );
 
 CREATE TABLE IF NOT EXISTS proactive (
@@ -51,8 +46,7 @@ CREATE TABLE IF NOT EXISTS proactive (
     item      VARCHAR NOT NULL,
     measure   VARCHAR NOT NULL,
     value     DOUBLE,                    -- as printed; money may carry a fraction
-    unit      VARCHAR,
-    PRIMARY KEY (year, report_id, item, measure)
+    unit      VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS appeals (
@@ -61,8 +55,7 @@ CREATE TABLE IF NOT EXISTS appeals (
     year       INTEGER NOT NULL,
     proceeding VARCHAR NOT NULL,
     outcome    VARCHAR NOT NULL,
-    count      BIGINT,
-    PRIMARY KEY (year, report_id, proceeding, outcome)
+    count      BIGINT
 );
 
 -- Identities A–D per report; passed NULL = not checkable (a null input).
@@ -73,38 +66,37 @@ CREATE TABLE IF NOT EXISTS checks (
     subject   VARCHAR NOT NULL,
     expected  DOUBLE,
     actual    DOUBLE,
-    passed    BOOLEAN,
-    PRIMARY KEY (year, report_id, rule, subject)
+    passed    BOOLEAN
 );
 
 -- Lookups, refilled from schemas/taxonomy.toml by every load.
 CREATE TABLE IF NOT EXISTS categories (
-    code    VARCHAR PRIMARY KEY,
+    code    VARCHAR NOT NULL,
     label   VARCHAR NOT NULL,
     "group" VARCHAR,                     -- result leaves roll up into these; NULL for the totals
     "order" INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS category_groups (
-    code  VARCHAR PRIMARY KEY,
+    code  VARCHAR NOT NULL,
     label VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS applicant_types (
-    code    VARCHAR PRIMARY KEY,
+    code    VARCHAR NOT NULL,
     label   VARCHAR NOT NULL,
     "group" VARCHAR,
     "order" INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS appeal_proceedings (
-    code    VARCHAR PRIMARY KEY,
+    code    VARCHAR NOT NULL,
     label   VARCHAR NOT NULL,
     "order" INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS appeal_outcomes (
-    code    VARCHAR PRIMARY KEY,
+    code    VARCHAR NOT NULL,
     label   VARCHAR NOT NULL,
     "order" INTEGER NOT NULL
 );
@@ -116,13 +108,12 @@ CREATE TABLE IF NOT EXISTS proactive_measures (
     measure       VARCHAR NOT NULL,
     measure_label VARCHAR NOT NULL,
     unit          VARCHAR,
-    "order"       INTEGER NOT NULL,
-    PRIMARY KEY (template, item, measure)
+    "order"       INTEGER NOT NULL
 );
 
 -- The agency directory (agencies.csv + manifest + names seen in reports), rebuilt by every load.
 CREATE TABLE IF NOT EXISTS agencies (
-    agency   VARCHAR PRIMARY KEY,        -- canonical name
+    agency   VARCHAR NOT NULL,           -- canonical name
     aliases  VARCHAR[] NOT NULL,         -- other names that resolve to it
     region   VARCHAR,                    -- 省/市/县 path as given
     province VARCHAR,
@@ -135,6 +126,21 @@ CREATE TABLE IF NOT EXISTS agencies (
 CREATE TABLE IF NOT EXISTS agency_aliases (
     alias  VARCHAR NOT NULL,
     agency VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,             -- agencies.csv | reports
-    PRIMARY KEY (alias, agency)
+    source VARCHAR NOT NULL             -- agencies.csv | reports
+);
+
+-- One row per loaded year: the fingerprint of what it was loaded from. A run whose inputs give
+-- the same fingerprint skips the year (nothing parsed, nothing written); Dagster shows it as the
+-- partition's data version.
+CREATE TABLE IF NOT EXISTS loads (
+    year             INTEGER   NOT NULL,
+    fingerprint      VARCHAR   NOT NULL,  -- files (path, sha256), manifest rows, agencies.csv, parser version
+    stat_fingerprint VARCHAR,             -- the same by names, sizes and mtimes (what the sensor sees)
+    files            INTEGER   NOT NULL,
+    loaded_at        TIMESTAMP NOT NULL   -- UTC
+);
+
+-- Which version of the views and marts this catalog holds (schemas/sql, hashed).
+CREATE TABLE IF NOT EXISTS catalog_version (
+    digest VARCHAR NOT NULL
 );

@@ -12,7 +12,7 @@ from warehouse import paths
 
 
 class GongkaiPaths(dg.ConfigurableResource):
-    """Raw folder, agency directory and DuckDB file. Unset fields follow ``GONGKAI_RAW`` / ``GONGKAI_DB`` (read
+    """Raw folder, agency directory and warehouse catalog. Unset fields follow ``GONGKAI_RAW`` / ``GONGKAI_DB`` (read
     when the run starts, not when the code is loaded, so ``dagster dev`` honours a later export)."""
 
     raw_dir: str | None = None
@@ -30,6 +30,11 @@ class GongkaiPaths(dg.ConfigurableResource):
     @property
     def db(self) -> Path:
         return Path(self.db_path) if self.db_path else paths.db_path()
+
+    @property
+    def cache(self) -> Path:
+        """The parse cache beside the warehouse (``data/warehouse.parse-cache.duckdb``)."""
+        return self.db.with_name(f"{self.db.stem}.parse-cache.duckdb")
 
     @property
     def io_dir(self) -> Path:

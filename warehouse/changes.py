@@ -1,0 +1,159 @@
+"""What changed in a partition since it was loaded: hashing by stat signature, fingerprints, and
+the new / changed / unchanged / gone counts every run reports.
+
+- A file's sha256 is taken from the parse cache when its stat signature (size, mtime, ctime,
+  inode) is the one recorded with it, so a nightly run reads no unchanged file. ctime cannot be
+  set by a user and changes with every write, so an edited file is always hashed again.
+- A partition's **fingerprint** covers everything its warehouse rows are a function of: every
+  file (path, sha256), its manifest rows, agencies.csv, the parser version and the warehouse
+  schema. Equal to the fingerprint recorded at its last load (table ``loads``): nothing to do.
+- Its **stat fingerprint** is the same by names, sizes and mtimes, cheap enough for the sensor
+  and the schedule to compute every few seconds without reading a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from extract.api import PARSER_VERSION
+from warehouse.inventory import (
+    Manifest,
+    ManifestEntry,
+    RawFile,
+    partition_paths,
+    read_manifest,
+    sha256_file,
+    years_present,
+)
+from warehouse.parse_cache import ParseCache, StatSignature
+
+
+def signature(stat: os.stat_result) -> StatSignature:
+    return StatSignature(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def scan_hashed(raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache) -> tuple[list[RawFile], int]:
+    """Every report file of partition ``year`` with its sha256, in path order, and how many
+    files had to be read to hash them (the others' stat signature was unchanged)."""
+    paths = partition_paths(raw_dir, year, manifest)
+    relatives = [p.relative_to(raw_dir).as_posix() for p in paths]
+    known = cache.known_hashes(relatives)
+    files: list[RawFile] = []
+    remembered: list[tuple[str, StatSignature, str]] = []
+    hashed = 0
+    for path, relative in zip(paths, relatives, strict=True):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # gone since the listing: not in this partition any more
+        sig = signature(stat)
+        previous = known.get(relative)
+        if previous is not None and previous[0] == sig:
+            digest = previous[1]
+        else:
+            try:
+                digest = sha256_file(path)
+            except OSError:
+                digest = ""  # unreadable: the extraction step records the reason
+            hashed += 1
+        if digest:
+            remembered.append((relative, sig, digest))
+        files.append(
+            RawFile(
+                path=path.resolve(),
+                relative=relative,
+                folder_year=year,
+                # An unreadable file keeps a stand-in id made from its path, so its rejection
+                # (recorded by the extraction step) is attributable; it is never cached.
+                sha256=digest or hashlib.sha256(f"unreadable:{relative}".encode()).hexdigest(),
+                size=stat.st_size,
+                mtime=stat.st_mtime,
+            )
+        )
+    cache.remember_hashes(year, remembered)
+    return files, hashed
+
+
+def _agencies_digest(agencies_file: Path | None) -> str | None:
+    if agencies_file is None or not agencies_file.is_file():
+        return None
+    return hashlib.sha256(agencies_file.read_bytes()).hexdigest()
+
+
+def _manifest_rows(entries: dict[str, ManifestEntry]) -> list[tuple]:
+    return sorted((e.path, e.agency, e.year, e.region, e.published) for e in entries.values())
+
+
+def _digest(payload: object) -> str:
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def content_fingerprint(
+    files: list[RawFile], entries: dict[str, ManifestEntry], agencies_file: Path | None, schema: str
+) -> str:
+    """The partition's inputs by content: equal fingerprints load equal rows."""
+    return _digest(
+        [
+            sorted((f.relative, f.sha256) for f in files),
+            _manifest_rows(entries),
+            _agencies_digest(agencies_file),
+            PARSER_VERSION,
+            schema,
+        ]
+    )
+
+
+def stat_fingerprint(
+    raw_dir: Path, year: int, manifest: Manifest, agencies_file: Path | None, schema: str
+) -> str:
+    """The partition's inputs by names, sizes and mtimes (no file is read)."""
+    items = []
+    for path in partition_paths(raw_dir, year, manifest):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
+    agencies = None
+    if agencies_file is not None and agencies_file.is_file():
+        st = agencies_file.stat()
+        agencies = [st.st_size, st.st_mtime_ns]
+    return _digest([items, _manifest_rows(manifest.for_year(year)), agencies, PARSER_VERSION, schema])
+
+
+def stat_fingerprints(
+    raw_dir: Path, schema: str, years: list[int] | None = None, agencies_file: Path | None = None
+) -> dict[int, str]:
+    manifest = read_manifest(raw_dir)
+    return {
+        y: stat_fingerprint(raw_dir, y, manifest, agencies_file, schema)
+        for y in (years if years is not None else years_present(raw_dir, manifest))
+    }
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    """A partition's files against what its last load read (table ``reports``)."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    gone: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"new": self.new, "changed": self.changed, "unchanged": self.unchanged, "gone": self.gone}
+
+
+def compare(files: list[RawFile], loaded: dict[str, str]) -> FileChanges:
+    """``loaded``: source path → sha256 of the reports stored for the year."""
+    current = {f.relative: f.sha256 for f in files}
+    return FileChanges(
+        new=sum(1 for p in current if p not in loaded),
+        changed=sum(1 for p, sha in current.items() if p in loaded and loaded[p] != sha),
+        unchanged=sum(1 for p, sha in current.items() if loaded.get(p) == sha),
+        gone=sum(1 for p in loaded if p not in current),
+    )
