@@ -46,10 +46,19 @@ def test_year_ranges() -> None:
     assert year_ranges([]) == []
 
 
-def test_schedule_requests_current_and_previous_year() -> None:
+def _nightly(when: datetime, paths: GongkaiPaths) -> dg.RunRequest | dg.SkipReason:
+    return nightly_ingest(dg.build_schedule_context(scheduled_execution_time=when, resources={"paths": paths}))
+
+
+def test_schedule_requests_current_and_previous_year(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    for year in (2023, 2024, 2025):
+        write_raw(raw, year, ["甲局"], seed=year)
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
     # 02:00 on 1 January in Shanghai is still 31 December in UTC: China time decides the year.
     when = datetime(2025, 1, 1, 2, 0, tzinfo=SHANGHAI)
-    request = nightly_ingest(dg.build_schedule_context(scheduled_execution_time=when))
+    request = _nightly(when, paths)
+    assert isinstance(request, dg.RunRequest)
     assert _range(request) == (2024, 2025)
     assert request.run_key == "nightly-2025-01-01"
     assert (
@@ -57,11 +66,26 @@ def test_schedule_requests_current_and_previous_year() -> None:
     )
 
 
-def test_schedule_never_asks_before_2019() -> None:
-    request = nightly_ingest(
-        dg.build_schedule_context(scheduled_execution_time=datetime(2019, 6, 1, 2, tzinfo=SHANGHAI))
-    )
-    assert _range(request) == (2019, 2019)
+def test_schedule_skips_years_with_nothing_new(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    for year in (2024, 2025):
+        write_raw(raw, year, ["甲局"], seed=year)
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
+    assert run_ingest(raw_dir=raw, db_path=paths.db).success
+    when = datetime(2025, 3, 1, 2, 0, tzinfo=SHANGHAI)
+    skipped = _nightly(when, paths)
+    assert isinstance(skipped, dg.SkipReason) and "nothing new for 2024–2025" in (skipped.skip_message or "")
+    write_raw(raw, 2025, ["乙局"], seed=9)  # a late filing for 2025 only
+    request = _nightly(when, paths)
+    assert isinstance(request, dg.RunRequest) and _range(request) == (2025, 2025)
+
+
+def test_schedule_never_asks_before_2019(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_raw(raw, 2019, ["甲局"])
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
+    request = _nightly(datetime(2019, 6, 1, 2, tzinfo=SHANGHAI), paths)
+    assert isinstance(request, dg.RunRequest) and _range(request) == (2019, 2019)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +145,22 @@ def test_sensor_reloads_a_removed_year(tmp_path: Path, instance: dg.DagsterInsta
     assert [_range(r) for r in _tick(cursor).run_requests] == [(2022, 2022)]
 
 
+def test_sensor_asks_nothing_the_warehouse_already_holds(tmp_path: Path, instance: dg.DagsterInstance) -> None:
+    raw = tmp_path / "raw"
+    for year in (2021, 2022):
+        write_raw(raw, year, ["甲局"], seed=year)
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
+    assert run_ingest(raw_dir=raw, db_path=paths.db).success
+    _tick = _ticker(instance, paths)
+    assert _tick(None).run_requests == []  # switched on after an ingest: nothing to do
+    f2022 = next((raw / "2022").iterdir())
+    os.utime(f2022, (1_700_000_000, 1_700_000_000))  # touched: asked once, the run finds same bytes
+    assert [_range(r) for r in _tick(None).run_requests] == [(2022, 2022)]
+    summary = run_ingest([2022], raw_dir=raw, db_path=paths.db)
+    assert summary.years[2022].up_to_date and summary.years[2022].parsed == 0
+    assert _tick(None).run_requests == []  # the run recorded the touched state
+
+
 def test_run_ingest_summary(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_raw(raw, 2020, ["甲局"], seed=1)
@@ -135,11 +175,29 @@ def test_run_ingest_summary(tmp_path: Path) -> None:
     assert len(summary.run_ids) == 2  # 2020 and 2022 are not consecutive: two runs
     y2022 = summary.years[2022]
     assert (y2022.ok, y2022.warning, y2022.rejected, y2022.loaded) == (2, 0, 1, True)
+    assert y2022.changes.as_dict() == {"new": 3, "changed": 0, "unchanged": 0, "gone": 0}
+    assert y2022.parsed == 3 and not y2022.up_to_date
     assert y2022.rejected_files == [("2022/empty.txt", "empty file")]
     assert y2022.rows == {"reports": 3, "applications": 350, "proactive": 20, "appeals": 30, "checks": 84}
     assert summary.totals()["rows_applications"] == 525
     assert any("2022" in m and "loaded" in m for m in messages)
     assert not summary.success  # the skipped 2016 folder is reported as an error
+
+    # Again, nothing changed: no file parsed, nothing written.
+    again = run_ingest(raw_dir=raw, db_path=db)
+    assert all(y.up_to_date and y.parsed == 0 for y in again.years.values())
+    assert again.years[2022].changes.as_dict() == {"new": 0, "changed": 0, "unchanged": 3, "gone": 0}
+    assert (again.years[2022].ok, again.years[2022].rejected) == (2, 1)
+    assert again.years[2022].rows == y2022.rows
+
+    # One file changed, one gone, one new: only 2022 is reloaded, only the new bytes are parsed.
+    (raw / "2022" / "empty.txt").unlink()
+    write_raw(raw, 2022, ["丙局"], seed=3)
+    third = run_ingest(raw_dir=raw, db_path=db)
+    assert third.years[2020].up_to_date and not third.years[2022].up_to_date
+    assert third.years[2022].changes.as_dict() == {"new": 1, "changed": 0, "unchanged": 2, "gone": 1}
+    assert third.years[2022].parsed == 1 and third.years[2022].loaded
+    assert third.years[2022].rows["reports"] == 3
 
 
 def test_definitions_bind_given_paths(tmp_path: Path) -> None:

@@ -182,15 +182,15 @@ def test_pandera_failure_blocks_the_load(tmp_path: Path, monkeypatch: pytest.Mon
     import assets.ingest as ingest
     import warehouse.frames as frames
 
-    def corrupt(items, *args):  # an extractor bug: a code the taxonomy does not know
-        built = frames.build_frames(items, *args)
+    def corrupt(*args):  # an extractor bug: a code the taxonomy does not know
+        built = frames.frames_from_cache(*args)
         apps = built.tables["applications"]
         built.tables["applications"] = apps.with_columns(
             apps["category"].replace({"disclosed": "disclosed_typo"}),
         )
         return built
 
-    monkeypatch.setattr(ingest, "build_frames", corrupt)
+    monkeypatch.setattr(ingest, "frames_from_cache", corrupt)
     write_raw(raw, 2021, ["甲市交通运输局"], seed=2)
     result = _materialize(raw, db, partition_key="2021")
     assert not result.success

@@ -17,7 +17,8 @@ import pytest
 from pipelines.ingest import run_ingest
 from synth.corpus import write_corpus
 from warehouse.db import table_checksums
-from warehouse.publish import build_path, lock_path
+from warehouse.lake import build_path, open_lake
+from warehouse.publish import lock_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,9 +74,9 @@ sys.exit(0 if summary.success else 1)
 _READER = r"""
 import sys, time
 from pathlib import Path
-import duckdb
-db, go = sys.argv[1], Path(sys.argv[2])
-con = duckdb.connect(db, read_only=True)
+from warehouse.lake import open_lake
+db, go = Path(sys.argv[1]), Path(sys.argv[2])
+con = open_lake(db, read_only=True)
 print("before", con.execute("SELECT count(*) FROM applications").fetchone()[0], flush=True)
 while not go.exists():
     time.sleep(0.05)
@@ -126,14 +127,14 @@ def test_readers_are_never_blocked_and_see_one_state(tmp_path: Path) -> None:
     assert run_ingest(raw_dir=raw, db_path=db).success
     old = _counts(db)["applications"]
 
-    # DuckDB itself: read-only processes share the file, a read-write process is refused.
+    # DuckDB itself: read-only processes share the catalog, a read-write process is refused.
     other = _spawn(_READER, db, tmp_path / "go-other")
     reader = _spawn(_READER, db, tmp_path / "go")
     assert reader.stdout is not None and other.stdout is not None
     assert reader.stdout.readline().split() == ["before", str(old)]
     assert other.stdout.readline().split() == ["before", str(old)]
     with pytest.raises(duckdb.IOException, match=r"(?i)lock"):
-        duckdb.connect(str(db))
+        open_lake(db, read_only=False)
     (tmp_path / "go-other").touch()
     other.communicate(timeout=60)
 

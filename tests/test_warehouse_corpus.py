@@ -29,9 +29,10 @@ from synth.render import render
 from warehouse import db
 from warehouse.access import UsageError, export, select_relation
 from warehouse.agencies import build_directory
+from warehouse.changes import stat_fingerprints
 from warehouse.dictionary import DICTIONARY_FILE, render_dictionary
 from warehouse.frames import Extracted, build_frames
-from warehouse.inventory import fingerprints, read_manifest, scan_partition, years_present
+from warehouse.inventory import read_manifest, scan_partition, years_present
 
 ROOT = Path(__file__).resolve().parents[1]
 COOKBOOK = ROOT / "docs" / "cookbook.md"
@@ -376,7 +377,7 @@ def test_a_manifest_year_correction_moves_the_file_between_partitions(tmp_path: 
     raw = tmp_path / "raw"
     write_corpus(raw, agencies=2, years=range(2022, 2024), seed=3)
     agencies_csv = tmp_path / "agencies.csv"
-    before = fingerprints(raw, agencies_file=agencies_csv)
+    before = stat_fingerprints(raw, agencies_file=agencies_csv)
     text = (raw / "manifest.csv").read_text(encoding="utf-8")
     moved = "2022/synth_000_2022.txt"
     (raw / "manifest.csv").write_text(
@@ -387,8 +388,8 @@ def test_a_manifest_year_correction_moves_the_file_between_partitions(tmp_path: 
     assert [f.relative for f in scan_partition(raw, 2021, manifest)] == [moved]
     assert moved not in [f.relative for f in scan_partition(raw, 2022, manifest)]
     assert years_present(raw, manifest) == [2021, 2022, 2023]
-    after = fingerprints(raw, agencies_file=agencies_csv)
+    after = stat_fingerprints(raw, agencies_file=agencies_csv)
     assert {y for y in after if after[y] != before.get(y)} == {2021, 2022}  # the sensor reloads both
     agencies_csv.write_text("agency,aliases,region,level\n", encoding="utf-8")
-    assert fingerprints(raw, agencies_file=agencies_csv).keys() == after.keys()
-    assert all(v != after[y] for y, v in fingerprints(raw, agencies_file=agencies_csv).items())
+    assert stat_fingerprints(raw, agencies_file=agencies_csv).keys() == after.keys()
+    assert all(v != after[y] for y, v in stat_fingerprints(raw, agencies_file=agencies_csv).items())

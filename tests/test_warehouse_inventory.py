@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from warehouse.inventory import fingerprints, read_manifest, scan, scan_year, year_folders
+from warehouse.changes import stat_fingerprints
+from warehouse.inventory import read_manifest, scan, scan_year, year_folders
 
 
 def _write(path: Path, data: bytes = b"report") -> Path:
@@ -72,9 +73,9 @@ def test_missing_or_broken_manifest(tmp_path: Path) -> None:
 def test_fingerprints_change_with_the_year_only(tmp_path: Path) -> None:
     _write(tmp_path / "2021" / "a.txt")
     _write(tmp_path / "2022" / "b.txt")
-    before = fingerprints(tmp_path)
+    before = stat_fingerprints(tmp_path)
     _write(tmp_path / "2022" / "c.txt")
-    after = fingerprints(tmp_path)
+    after = stat_fingerprints(tmp_path)
     assert after[2021] == before[2021] and after[2022] != before[2022]
     _write(tmp_path / "manifest.csv", b"path,agency,year\n2021/a.txt,x,2021\n")
-    assert fingerprints(tmp_path)[2021] != after[2021]
+    assert stat_fingerprints(tmp_path)[2021] != after[2021]

@@ -126,8 +126,9 @@ def stat_fingerprint(
 
 
 def stat_fingerprints(
-    raw_dir: Path, schema: str, years: list[int] | None = None, agencies_file: Path | None = None
+    raw_dir: Path, years: list[int] | None = None, agencies_file: Path | None = None, *, schema: str = ""
 ) -> dict[int, str]:
+    """The stat fingerprint of every year present (or of ``years``)."""
     manifest = read_manifest(raw_dir)
     return {
         y: stat_fingerprint(raw_dir, y, manifest, agencies_file, schema)

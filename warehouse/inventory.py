@@ -9,7 +9,6 @@ the layout or the manifest are returned as messages so one bad row never stops a
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -247,40 +246,3 @@ def read_manifest(raw_dir: Path) -> Manifest:
             published=_clean(row.get("published")),
         )
     return manifest
-
-
-# ------------------------------------------------------------------------------- fingerprints
-def _stat_key(path: Path | None) -> list | None:
-    if path is None or not path.is_file():
-        return None
-    stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns]
-
-
-def year_fingerprint(
-    raw_dir: Path, year: int, manifest: Manifest | None = None, agencies_file: Path | None = None
-) -> str:
-    """A cheap change detector for one partition: names, sizes and mtimes, its manifest rows, and
-    the agency directory (``agencies.csv``), which every year's agency names resolve through.
-
-    No hashing of contents: the sensor runs every few seconds; an edit that keeps size and
-    mtime is not a thing editors do.
-    """
-    manifest = manifest if manifest is not None else read_manifest(raw_dir)
-    items = []
-    for path in partition_paths(raw_dir, year, manifest):
-        stat = path.stat()
-        items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
-    rows = sorted((e.path, e.agency, e.year, e.region, e.published) for e in manifest.for_year(year).values())
-    payload = json.dumps([items, rows, _stat_key(agencies_file)], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def fingerprints(
-    raw_dir: Path, years: list[int] | None = None, agencies_file: Path | None = None
-) -> dict[int, str]:
-    manifest = read_manifest(raw_dir)
-    return {
-        y: year_fingerprint(raw_dir, y, manifest, agencies_file)
-        for y in (years if years is not None else years_present(raw_dir, manifest))
-    }
