@@ -46,9 +46,9 @@ PDF_TIME_LIMIT_S = 20.0  # reading pages stops with a rejection past this (check
 # ---------------------------------------------------------------- DOC / WPS (LibreOffice)
 SOFFICE_TIMEOUT_S = 60.0  # the conversion's process group is killed past this
 
-# ---------------------------------------------------------------- per file, whole extraction (extract.guarded)
-TIMEOUT_S = 60.0  # wall-clock time for one file in guarded mode; the child is killed past it
-MEMORY_MB = 1024  # address-space limit (RLIMIT_AS) of the guarded child
+# ---------------------------------------------------------------- per file, whole extraction (extract.pool)
+TIMEOUT_S = 60.0  # wall-clock time for one file in guarded mode; its worker is killed past it
+MEMORY_MB = 1024  # address-space limit (RLIMIT_AS) of each extraction worker (extract.pool)
 
 
 __all__ = [

@@ -3,16 +3,21 @@
 Both are OLE2 compound files; nothing in Python reads their tables reliably, LibreOffice does.
 Each conversion runs headless with a fresh profile directory (so parallel conversions never
 share a locked profile) under a time limit; on timeout the whole process group is killed,
-since soffice forks helpers that would otherwise outlive it.
+since soffice forks helpers that would otherwise outlive it. On Linux LibreOffice is also told
+to die with the thread that started it (``die_with_parent``), so a guarded worker killed on its
+time limit does not leave it behind (extract.pool also kills what it forked).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from extract import limits
@@ -34,6 +39,36 @@ _OTHER_STREAMS = (
     ("PowerPoint Document".encode("utf-16-le"), "a PowerPoint presentation (.ppt)"),
     ("__substg1.0_".encode("utf-16-le"), "an Outlook message (.msg)"),
 )
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` giving the helper ``PR_SET_PDEATHSIG`` = SIGKILL: the kernel kills it when
+    the thread that started it dies, however that thread dies (a worker killed with SIGKILL, a
+    crash). None where prctl is missing (not Linux). The signal reaches the process started, not
+    its own children: extract.pool kills those (kill_orphaned_helpers).
+
+    The function is looked up before the fork, so the child only makes two system calls before
+    exec (``preexec_fn`` must stay that small: the parent may have threads).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: no signal would come
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 def soffice() -> str | None:
@@ -84,6 +119,7 @@ def convert_to_docx(data: bytes, *, suffix: str = ".doc", timeout: float = TIMEO
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,  # its own process group, so a timeout can kill every helper
+            preexec_fn=die_with_parent(),  # and it dies with its parent thread
         )
         try:
             _stdout, stderr = proc.communicate(timeout=timeout)
