@@ -60,8 +60,6 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from synth.corpus import write_corpus
-
     out = Path(args.out)
     if (
         args.if_empty
@@ -71,11 +69,26 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{out} already holds reports: left as is")
         return 0
     years = parse_years(args.years) or list(range(2019, 2025))
-    written = write_corpus(out, agencies=args.agencies, years=years, seed=args.seed)
-    print(
-        f"wrote {len(written)} synthetic reports for {args.agencies} agencies, {years[0]}–{years[-1]}, into {out}"
-    )
-    return 0
+    if args.count is None and args.formats is None:
+        from synth.corpus import write_corpus
+
+        agencies = 20 if args.agencies is None else args.agencies
+        written = write_corpus(out, agencies=agencies, years=years, seed=args.seed)
+        print(
+            f"wrote {len(written)} synthetic reports for {agencies} agencies, {years[0]}–{years[-1]}, into {out}"
+        )
+        return 0
+    from synth.scale import FormatSpecError, synth_command
+
+    if args.count is not None and args.agencies is not None:
+        raise argparse.ArgumentTypeError("give --count or --agencies, not both")
+    count = args.count if args.count is not None else (args.agencies or 20) * len(years)
+    try:
+        return synth_command(
+            out, count=count, formats=args.formats, years=years, seed=args.seed, workers=args.workers
+        )
+    except FormatSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -190,10 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write a synthetic corpus with known answers")
     p.add_argument("out", nargs="?", default="data/raw", help="raw folder to write (default data/raw)")
-    p.add_argument("--agencies", type=int, default=20)
+    p.add_argument("--agencies", type=int, help="agencies, each reporting every year (default 20)")
     p.add_argument("--years", default="2019-2024", metavar="FIRST-LAST")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--if-empty", action="store_true", help="do nothing if the folder already holds reports")
+    p.add_argument("--count", type=int, metavar="N", help="N reports in a mix of formats (see --formats)")
+    p.add_argument(
+        "--formats",
+        metavar="NAME=W,…",
+        help="format mix by weight: html, text, pdf, docx, or one text layout (text/cells, text/pipes, "
+        "text/tabs, text/spaces, text/runon, markdown); default html=55,text=15,pdf=20,docx=10",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="processes for --count/--formats (default 2)")
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("summary", help="print what the warehouse holds and a year-over-year query")

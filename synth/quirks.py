@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from schemas.taxonomy import taxonomy
 
@@ -151,11 +152,16 @@ def levenshtein(a: str, b: str) -> int:
 
 def typo_candidates() -> list[str]:
     """Table 三 leaves long enough to survive one dropped or swapped character."""
-    return [
+    return list(_typo_candidates())
+
+
+@cache  # asked once per table-三 row of every rendered report: computed once
+def _typo_candidates() -> tuple[str, ...]:
+    return tuple(
         c.leaf
         for c in taxonomy().categories
         if len(c.leaf) >= MIN_TYPO_LENGTH and all(_HAN.match(ch) or ch == "、" for ch in c.leaf)
-    ]
+    )
 
 
 def misspell(leaf: str, rng: random.Random) -> str:
@@ -164,14 +170,24 @@ def misspell(leaf: str, rng: random.Random) -> str:
     The typo stays within edit distance len(leaf)//4 of the canonical leaf and strictly closer
     to it than to any other leaf, so a tolerant matcher can still place the row.
     """
-    others = [c.leaf for c in taxonomy().categories if c.leaf != leaf]
     for _ in range(20):
         i = rng.randrange(1, len(leaf) - 1)
         if rng.random() < 0.5:
             typo = leaf[:i] + leaf[i + 1 :]
         else:
             typo = leaf[:i] + leaf[i + 1] + leaf[i] + leaf[i + 2 :]
-        own = levenshtein(typo, leaf)
-        if typo != leaf and 0 < own <= len(leaf) // 4 and all(levenshtein(typo, o) > own for o in others):
+        if _typo_ok(typo, leaf):
             return typo
     return leaf
+
+
+@lru_cache(maxsize=8192)  # a leaf has a few dozen one-character typos: each is judged once
+def _typo_ok(typo: str, leaf: str) -> bool:
+    own = levenshtein(typo, leaf)
+    others = [c.leaf for c in taxonomy().categories if c.leaf != leaf]
+    # A length difference is a lower bound of the distance: most leaves need no full comparison.
+    return (
+        typo != leaf
+        and 0 < own <= len(leaf) // 4
+        and all(abs(len(typo) - len(o)) > own or levenshtein(typo, o) > own for o in others)
+    )

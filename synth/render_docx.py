@@ -53,10 +53,19 @@ def package(body_xml: str, *, document_name: str = "word/document.xml") -> bytes
     rels = RELS.replace("word/document.xml", document_name)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", CONTENT_TYPES.replace("/word/document.xml", "/" + document_name))
-        zf.writestr("_rels/.rels", rels)
-        zf.writestr(document_name, document)
+        zf.writestr(
+            _entry("[Content_Types].xml"), CONTENT_TYPES.replace("/word/document.xml", "/" + document_name)
+        )
+        zf.writestr(_entry("_rels/.rels"), rels)
+        zf.writestr(_entry(document_name), document)
     return buf.getvalue()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A part dated 1980-01-01 as Word dates them, so the same document gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def run(text: str, *, bold: bool = False) -> str:
