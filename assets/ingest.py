@@ -26,11 +26,10 @@ from extract.limits import MEMORY_MB, TIMEOUT_S
 from extract.pool import ExtractionFailure, ExtractionPool
 from schemas.models import validate_frames
 from warehouse.agencies import build_directory
-from warehouse.changes import compare, content_fingerprint, scan_hashed, stat_fingerprint
+from warehouse.changes import compare, content_fingerprint, scan_hashed
 from warehouse.db import (
     LoadRecord,
     LoadResult,
-    failed_identities,
     load_year,
     loaded_fingerprints,
     query,
@@ -100,7 +99,8 @@ def raw_files(
     with writer_lock(paths.db, context.log.info), ParseCache(paths.cache) as cache:
         for key in context.partition_keys:
             year = int(key)
-            files, hashed = scan_hashed(paths.raw, year, manifest, cache)
+            scan = scan_hashed(paths.raw, year, manifest, cache, paths.agencies, schema)
+            files, hashed = scan.files, scan.hashed
             entries = manifest.for_year(year)
             present = {f.relative for f in files}
             problems = (
@@ -123,7 +123,7 @@ def raw_files(
                 problems=problems,
                 agencies=agencies,
                 fingerprint=fingerprint,
-                stat_fingerprint=stat_fingerprint(paths.raw, year, manifest, paths.agencies, schema),
+                stat_fingerprint=scan.stat_fingerprint,
                 up_to_date=up_to_date,
                 changes=changes,
                 hashed=hashed,
@@ -133,23 +133,17 @@ def raw_files(
                     "files": len(files),
                     **changes.as_dict(),
                     "hashed": hashed,
+                    "bytes": sum(f.size for f in files),
                     "fingerprint": fingerprint,
+                    "stat_fingerprint": scan.stat_fingerprint,
                     "up_to_date": up_to_date,
+                    "problems": _md_list(problems),
+                    "problem_list": dg.MetadataValue.json(problems),
                 },
                 partition_key=key,
             )
-    problems = sorted({p for y in out.values() for p in y.problems})
-    return dg.Output(
-        out,
-        metadata={
-            "files": sum(len(y.files) for y in out.values()),
-            "files_per_year": dg.MetadataValue.json({k: len(v.files) for k, v in out.items()}),
-            "changes_per_year": dg.MetadataValue.json({k: v.changes.as_dict() for k, v in out.items()}),
-            "up_to_date_years": dg.MetadataValue.json(sorted(k for k, v in out.items() if v.up_to_date)),
-            "bytes": sum(f.size for y in out.values() for f in y.files),
-            "problems": _md_list(problems),
-        },
-    )
+    # Every figure is the partition's own (add_asset_metadata): a range run shows each year's.
+    return dg.Output(out)
 
 
 # ---------------------------------------------------------------------------- extracted_reports
@@ -242,20 +236,17 @@ def extracted_reports(
             for raw_year in [] if year_files.up_to_date else [year_files.year]:
                 cache.prune(raw_year, {e.key for e in entries})
             context.add_asset_metadata(
-                {**statuses, "parsed": out[key].parsed, "from_cache": len(entries) - out[key].parsed},
+                {
+                    **statuses,
+                    "parsed": out[key].parsed,
+                    "from_cache": len(entries) - out[key].parsed,
+                    "up_to_date": year_files.up_to_date,
+                    "rejected_files": _md_list([f"`{path}`: {reason}" for path, reason in rejected]),
+                    "rejected_list": dg.MetadataValue.json([list(r) for r in rejected]),
+                },
                 partition_key=key,
             )
-    rejected = [f"`{path}`: {reason}" for y in out.values() for path, reason in y.rejected()]
-    return dg.Output(
-        out,
-        metadata={
-            "ok": sum(y.count("ok") for y in out.values()),
-            "warning": sum(y.count("warning") for y in out.values()),
-            "rejected": sum(y.count("rejected") for y in out.values()),
-            "parsed": sum(y.parsed for y in out.values()),
-            "rejected_files": _md_list(rejected),
-        },
-    )
+    return dg.Output(out)
 
 
 # ----------------------------------------------------------------------------- validated_frames
@@ -283,6 +274,7 @@ def validated_frames(
             source = extracted.source
             if source is not None and source.up_to_date:
                 out[key] = StagedYear(year=extracted.year, tables={}, rows={}, source=source)
+                context.add_asset_metadata({"up_to_date": True}, partition_key=key)
                 continue
             frames = frames_from_cache(cache, extracted.entries, extracted.manifest, extracted.agencies)
             failures = validate_frames(frames.tables)
@@ -296,17 +288,18 @@ def validated_frames(
                 source=source,
             )
             context.add_asset_metadata(
-                {**{f"rows_{t}": n for t, n in out[key].rows.items()}, "pandera_failures": len(failures)},
+                {
+                    **{f"rows_{t}": n for t, n in out[key].rows.items()},
+                    "pandera_failures": len(failures),
+                    "failure_list": dg.MetadataValue.json(failures[:_MAX_LISTED]),
+                    "duplicates_skipped": _md_list(list(frames.duplicates)),
+                    "duplicate_list": dg.MetadataValue.json(list(frames.duplicates)),
+                },
                 partition_key=key,
             )
             del frames
     failures = [f | {"year": v.year} for v in out.values() for f in v.failures]
-    rows = {t: sum(v.rows.get(t, 0) for v in out.values()) for t in TABLES}
-    duplicates = [d for v in out.values() for d in v.duplicates]
-    yield dg.Output(
-        out,
-        metadata={**{f"rows_{t}": n for t, n in rows.items()}, "duplicates_skipped": _md_list(duplicates)},
-    )
+    yield dg.Output(out)
     yield dg.AssetCheckResult(
         check_name=PANDERA_CHECK,
         passed=not failures,
@@ -382,29 +375,24 @@ def warehouse_year(
             checks = _check_findings(target, years)
     else:
         checks = _check_findings(paths.db, years)
+    by_year = {r.year: r for r in results}
     for key, staged in validated_frames.items():
         skipped = key not in to_load
+        result = by_year.get(int(key))
         context.add_asset_metadata(
             {
                 "loaded": not skipped,
                 "skipped_as_unchanged": skipped,
                 "fingerprint": staged.source.fingerprint if staged.source else "",
                 **{f"rows_{t}": n for t, n in checks.rows.get(int(key), {}).items()},
+                "failed_identities": checks.failed_per_year.get(int(key), 0),
+                "unchanged_reports": result.unchanged_reports if result else 0,
+                "db_path": dg.MetadataValue.path(str(paths.db)),
             },
             partition_key=key,
         )
     failed, where, breaks = checks.failed, checks.where, checks.breaks
     return dg.MaterializeResult(
-        metadata={
-            **{f"rows_{t}": sum(r.get(t, 0) for r in checks.rows.values()) for t in TABLES},
-            "rows_per_year": dg.MetadataValue.json({str(y): r for y, r in checks.rows.items()}),
-            "years_loaded": dg.MetadataValue.json([r.year for r in results]),
-            "years_unchanged": dg.MetadataValue.json(
-                sorted(int(k) for k in validated_frames if k not in to_load)
-            ),
-            "unchanged_reports": sum(r.unchanged_reports for r in results),
-            "db_path": dg.MetadataValue.path(str(paths.db)),
-        },
         check_results=[
             dg.AssetCheckResult(
                 check_name=IDENTITY_CHECK,
@@ -441,13 +429,14 @@ class _Findings:
     failed: int
     where: list[tuple]
     breaks: list[tuple]
+    failed_per_year: dict[int, int]
 
 
 def _check_findings(db: Path, years: list[int]) -> _Findings:
     """Rows per table, failed identities and continuity breaks of ``years`` (and the years after
     them: their carried_over refers here), as the warehouse at ``db`` holds them."""
     if not db.is_file():
-        return _Findings({}, 0, [], [])
+        return _Findings({}, 0, [], [], {})
     counts = query(
         db,
         " UNION ALL ".join(
@@ -459,7 +448,14 @@ def _check_findings(db: Path, years: list[int]) -> _Findings:
     rows: dict[int, dict[str, int]] = {y: dict.fromkeys(TABLES, 0) for y in years}
     for table, year, n in counts:
         rows[year][table] = n
-    failed = failed_identities(db, years)
+    failed_per_year = dict(
+        query(
+            db,
+            "SELECT year, count(*) FROM checks WHERE passed = false AND list_contains(?, year) GROUP BY year",
+            [years],
+        )
+    )
+    failed = sum(failed_per_year.values())
     where = query(
         db,
         "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
@@ -473,7 +469,7 @@ def _check_findings(db: Path, years: list[int]) -> _Findings:
         "AND (list_contains(?, year) OR list_contains(?, year - 1)) ORDER BY agency, year",
         [years, years],
     )
-    return _Findings(rows, failed, where, breaks)
+    return _Findings(rows, failed, where, breaks, failed_per_year)
 
 
 ingest_assets = [raw_files, extracted_reports, validated_frames, warehouse_year]

@@ -54,7 +54,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     years = parse_years(args.years)
     with progress_printer() as on_progress:
-        summary = run_ingest(years, on_progress=on_progress)
+        summary = run_ingest(years, on_progress=on_progress, force=args.force)
     print_summary(summary)
     return 0 if summary.success else 1
 
@@ -198,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         metavar="YEAR|FIRST-LAST",
         help="default: every year present (folders and manifest years)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="reload the years even when their files are the ones they were loaded from "
+        "(files the parse cache knows are still not parsed again)",
     )
     p.set_defaults(func=_ingest)
 

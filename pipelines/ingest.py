@@ -16,8 +16,7 @@ import dagster as dg
 
 from assets.ingest import PANDERA_CHECK
 from assets.partitions import partition_years, range_tags, year_ranges
-from assets.payloads import ExtractedYear, StagedYear, YearFiles
-from assets.resources import GongkaiPaths, YearPickleIOManager
+from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges
 from warehouse.db import query
@@ -102,60 +101,59 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
     return errors
 
 
-def _materialized(result: dg.ExecuteInProcessResult) -> set[tuple[str, str]]:
-    """(asset, partition) pairs this run materialized: only those outputs are read back."""
+Metadata = dict[tuple[str, str], dict[str, Any]]  # (asset, partition) → its materialisation's metadata
+
+
+def _materialized(result: dg.ExecuteInProcessResult) -> Metadata:
+    """The metadata of each (asset, partition) this run materialised (each partition carries its
+    own figures): the summary reads these, never the run's stored outputs."""
     return {
-        (e.asset_key.to_user_string(), e.partition)
+        (e.asset_key.to_user_string(), e.partition): {
+            k: v.value for k, v in e.materialization.metadata.items()
+        }
         for e in result.get_asset_materialization_events()
         if e.asset_key is not None and e.partition
     }
 
 
-def _summarise_year(year: int, io: YearPickleIOManager, db: Path, done: set[tuple[str, str]]) -> YearSummary:
+def _summarise_year(year: int, done: Metadata) -> YearSummary:
     key = str(year)
-    summary = YearSummary(year=year, loaded=False)
-    found: YearFiles | None = io.read("raw_files", key) if ("raw_files", key) in done else None
+    summary = YearSummary(year=year)
+    found = done.get(("raw_files", key))
     if found is not None:
-        summary.up_to_date = found.up_to_date
-        summary.changes = found.changes
-        summary.files_seen = len(found.files)
-        summary.problems = list(found.problems)
-    extracted: ExtractedYear | None = (
-        io.read("extracted_reports", key) if ("extracted_reports", key) in done else None
-    )
+        summary.up_to_date = bool(found["up_to_date"])
+        summary.changes = FileChanges(**{k: int(found[k]) for k in ("new", "changed", "unchanged", "gone")})
+        summary.files_seen = int(found["files"])
+        summary.problems = list(found["problem_list"])
+    extracted = done.get(("extracted_reports", key))
     if extracted is not None:
         summary.ok, summary.warning, summary.rejected = (
-            extracted.count(s) for s in ("ok", "warning", "rejected")
+            int(extracted.get(s, 0)) for s in ("ok", "warning", "rejected")
         )
-        summary.rejected_files = extracted.rejected()
-        summary.parsed = extracted.parsed
-    staged: StagedYear | None = (
-        io.read("validated_frames", key) if ("validated_frames", key) in done else None
-    )
+        summary.rejected_files = [(p, r) for p, r in extracted["rejected_list"]]
+        summary.parsed = int(extracted["parsed"])
+    staged = done.get(("validated_frames", key))
     if staged is not None:
-        summary.validation_failures = staged.failures
-        summary.duplicates = list(staged.duplicates)
-    summary.loaded = ("warehouse_year", key) in done and not summary.up_to_date
-    if db.is_file() and ("warehouse_year", key) in done:
-        counts = query(
-            db,
-            " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t} WHERE year = $1" for t in TABLES)
-            + " UNION ALL SELECT 'failed_identities', count(*) FROM checks WHERE year = $1 AND passed = false",
-            [year],
-        )
-        found_counts = dict(counts)
-        summary.failed_identities = found_counts.pop("failed_identities")
-        summary.rows = found_counts
-        if summary.up_to_date:  # nothing extracted this run: the stored statuses
-            stored = dict(
-                query(db, "SELECT status, count(*) FROM reports WHERE year = ? GROUP BY ALL", [year])
-            )
-            summary.ok, summary.warning, summary.rejected = (
-                stored.get("ok", 0) + stored.get("superseded", 0),
-                stored.get("warning", 0),
-                stored.get("rejected", 0),
-            )
+        summary.validation_failures = list(staged.get("failure_list", []))
+        summary.duplicates = list(staged.get("duplicate_list", []))
+    stored = done.get(("warehouse_year", key))
+    if stored is not None:
+        summary.loaded = bool(stored["loaded"])
+        summary.rows = {t: int(stored.get(f"rows_{t}", 0)) for t in TABLES}
+        summary.failed_identities = int(stored["failed_identities"])
     return summary
+
+
+def _stored_statuses(db: Path, years: list[int]) -> dict[int, dict[str, int]]:
+    """Report counts by status of years this run found unchanged (nothing was extracted)."""
+    if not years or not db.is_file():
+        return {}
+    out: dict[int, dict[str, int]] = {}
+    for year, status, n in query(
+        db, "SELECT year, status, count(*) FROM reports WHERE list_contains(?, year) GROUP BY ALL", [years]
+    ):
+        out.setdefault(year, {})[status] = n
+    return out
 
 
 def run_ingest(
@@ -191,8 +189,7 @@ def run_ingest(
         return summary
 
     job = build_definitions(paths).resolve_job_def(JOB_NAME)
-    io = YearPickleIOManager(paths=paths)
-    runs: list[tuple[str, int, int, set[tuple[str, str]]]] = []
+    runs: list[tuple[str, int, int, Metadata]] = []
     # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
     # the build file, published whole onto the warehouse when the last run is done.
     with warehouse_build(paths.db, say), _instance() as instance:
@@ -211,16 +208,21 @@ def run_ingest(
             runs.append((span, first, last, _materialized(result)))
     for _span, first, last, done in runs:
         for year in range(first, last + 1):
-            ys = _summarise_year(year, io, paths.db, done)
-            if ys.validation_failures and not ys.loaded:
-                summary.errors.append(
-                    f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
-                )
-            summary.years[year] = ys
-            state = "unchanged, skipped" if ys.up_to_date else "loaded" if ys.loaded else "NOT loaded"
-            c = ys.changes
-            say(
-                f"{year}: {ys.files} files ({c.new} new, {c.changed} changed, {c.unchanged} unchanged, "
-                f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
+            summary.years[year] = _summarise_year(year, done)
+    unchanged = _stored_statuses(paths.db, [y for y, ys in summary.years.items() if ys.up_to_date])
+    for year, ys in sorted(summary.years.items()):
+        if year in unchanged:  # as stored: superseded reports were loaded (ok or warning) once
+            stored = unchanged[year]
+            ys.ok = stored.get("ok", 0) + stored.get("superseded", 0)
+            ys.warning, ys.rejected = stored.get("warning", 0), stored.get("rejected", 0)
+        if ys.validation_failures and not ys.loaded:
+            summary.errors.append(
+                f"{year}: {len(ys.validation_failures)} {PANDERA_CHECK} failures; not loaded"
             )
+        state = "unchanged, skipped" if ys.up_to_date else "loaded" if ys.loaded else "NOT loaded"
+        c = ys.changes
+        say(
+            f"{year}: {ys.files} files ({c.new} new, {c.changed} changed, {c.unchanged} unchanged, "
+            f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
+        )
     return summary

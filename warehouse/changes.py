@@ -24,7 +24,7 @@ from warehouse.inventory import (
     Manifest,
     ManifestEntry,
     RawFile,
-    partition_paths,
+    partition_listing,
     read_manifest,
     sha256_file,
     years_present,
@@ -36,27 +36,34 @@ def signature(stat: os.stat_result) -> StatSignature:
     return StatSignature(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-def scan_hashed(raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache) -> tuple[list[RawFile], int]:
-    """Every report file of partition ``year`` with its sha256, in path order, and how many
-    files had to be read to hash them (the others' stat signature was unchanged)."""
-    paths = partition_paths(raw_dir, year, manifest)
-    relatives = [p.relative_to(raw_dir).as_posix() for p in paths]
-    known = cache.known_hashes(relatives)
+@dataclass
+class Scan:
+    """One partition as listed now: its files with their sha256, and its stat fingerprint."""
+
+    files: list[RawFile]
+    stat_fingerprint: str
+    hashed: int  # files read to hash them (the others' stat signature was unchanged)
+
+
+def scan_hashed(
+    raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache, agencies_file: Path | None, schema: str
+) -> Scan:
+    """Every report file of partition ``year`` with its sha256, in path order (one listing, one
+    stat per file; a file is read only when its stat signature is not the one remembered)."""
+    listing = partition_listing(raw_dir, year, manifest)
+    known = cache.known_hashes(rel for rel, _stat in listing)
+    root = raw_dir.resolve()
     files: list[RawFile] = []
     remembered: list[tuple[str, StatSignature, str]] = []
     hashed = 0
-    for path, relative in zip(paths, relatives, strict=True):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue  # gone since the listing: not in this partition any more
+    for relative, stat in listing:
         sig = signature(stat)
         previous = known.get(relative)
         if previous is not None and previous[0] == sig:
             digest = previous[1]
         else:
             try:
-                digest = sha256_file(path)
+                digest = sha256_file(root / relative)
             except OSError:
                 digest = ""  # unreadable: the extraction step records the reason
             hashed += 1
@@ -64,7 +71,7 @@ def scan_hashed(raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache)
             remembered.append((relative, sig, digest))
         files.append(
             RawFile(
-                path=path.resolve(),
+                path=root / relative,
                 relative=relative,
                 folder_year=year,
                 # An unreadable file keeps a stand-in id made from its path, so its rejection
@@ -75,7 +82,7 @@ def scan_hashed(raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache)
             )
         )
     cache.remember_hashes(year, remembered)
-    return files, hashed
+    return Scan(files, _stat_fingerprint(listing, manifest, year, agencies_file, schema), hashed)
 
 
 def _agencies_digest(agencies_file: Path | None) -> str | None:
@@ -111,13 +118,19 @@ def stat_fingerprint(
     raw_dir: Path, year: int, manifest: Manifest, agencies_file: Path | None, schema: str
 ) -> str:
     """The partition's inputs by names, sizes and mtimes (no file is read)."""
-    items = []
-    for path in partition_paths(raw_dir, year, manifest):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        items.append((path.relative_to(raw_dir).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return _stat_fingerprint(
+        partition_listing(raw_dir, year, manifest), manifest, year, agencies_file, schema
+    )
+
+
+def _stat_fingerprint(
+    listing: list[tuple[str, os.stat_result]],
+    manifest: Manifest,
+    year: int,
+    agencies_file: Path | None,
+    schema: str,
+) -> str:
+    items = [(rel, stat.st_size, stat.st_mtime_ns) for rel, stat in listing]
     agencies = None
     if agencies_file is not None and agencies_file.is_file():
         st = agencies_file.stat()

@@ -367,24 +367,28 @@ def load_year(
         con.begin()
         try:
             reports, unchanged = _with_ingested_at(con, year, frames["reports"])
-            placed = reports.filter(pl.col("status") != "rejected")["report_id"].to_list()
-            rejected = reports.filter(pl.col("status") == "rejected")["report_id"].to_list()
-            elsewhere = [
-                r[0]
-                for r in con.execute(
-                    "SELECT DISTINCT report_id FROM reports "
-                    "WHERE year <> ? AND status <> 'rejected' AND list_contains(?, report_id) ORDER BY 1",
-                    [year, rejected],
-                ).fetchall()
-            ]
+            # The year's report ids as a temporary table: lists of thousands of ids as query
+            # parameters cost DuckDB's Python binding a failed module import per element.
+            with registered(con, incoming_ids=reports.select("report_id", "status")):
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE placed AS SELECT report_id FROM incoming_ids WHERE status <> 'rejected'"
+                )
+                elsewhere = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT DISTINCT report_id FROM reports WHERE year <> ? AND status <> 'rejected' "
+                        "AND report_id IN (SELECT report_id FROM incoming_ids WHERE status = 'rejected') ORDER BY 1",
+                        [year],
+                    ).fetchall()
+                ]
             if elsewhere:
                 reports = reports.filter(~pl.col("report_id").is_in(elsewhere))
             moved = [
                 (r[0], r[1])
                 for r in con.execute(
-                    "SELECT report_id, year FROM reports WHERE year <> ? AND list_contains(?, report_id) "
+                    "SELECT report_id, year FROM reports WHERE year <> ? AND report_id IN (SELECT report_id FROM placed) "
                     "ORDER BY ALL",
-                    [year, placed],
+                    [year],
                 ).fetchall()
             ]
             kept = _keep_last_good(con, year, reports)
@@ -398,7 +402,8 @@ def load_year(
                     con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
                 if moved:
                     con.execute(
-                        f"DELETE FROM {table} WHERE year <> ? AND list_contains(?, report_id)", [year, placed]
+                        f"DELETE FROM {table} WHERE year <> ? AND report_id IN (SELECT report_id FROM placed)",
+                        [year],
                     )
             for table in reversed(_DELETE_ORDER):
                 insert_frame(con, table, reports if table == "reports" else frames[table])

@@ -9,10 +9,12 @@ the layout or the manifest are returned as messages so one bad row never stops a
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 
 from warehouse.csv_input import read_csv
 
@@ -57,7 +59,7 @@ class ManifestEntry:
         """The year this file is loaded under: the manifest year, else its folder's year."""
         if self.year is not None:
             return self.year
-        first = PurePosixPath(self.path).parts[0]
+        first = self.path.split("/", 1)[0]
         return int(first) if _YEAR_FOLDER.match(first) else None
 
 
@@ -93,18 +95,35 @@ def year_folders(raw_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in raw_dir.iterdir() if p.is_dir() and _YEAR_FOLDER.match(p.name))
 
 
-def _year_paths(raw_dir: Path, year: int) -> list[Path]:
-    folder = raw_dir / str(year)
-    if not folder.is_dir():
-        return []
-    out = []
-    for path in sorted(folder.rglob("*")):
-        rel_parts = path.relative_to(folder).parts
-        # Hidden folders (.git, .DS_Store-like caches) hide everything below them.
-        if any(part.startswith(".") for part in rel_parts) or not path.is_file() or _skipped(path):
+def _walk(folder: str, relative: str, out: list[tuple[str, os.stat_result]]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        # Hidden files and folders (.git, .DS_Store-like caches) hide everything below them.
+        if entry.name.startswith(".") or entry.name.lower() in _SKIP_NAMES:
             continue
-        out.append(path)
+        rel = f"{relative}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=True):
+                _walk(entry.path, rel, out)
+            elif entry.is_file(follow_symlinks=True):
+                out.append((rel, entry.stat(follow_symlinks=True)))
+        except OSError:
+            continue  # vanished or unreadable while listing: not part of this scan
+
+
+def year_listing(raw_dir: Path, year: int) -> list[tuple[str, os.stat_result]]:
+    """(posix path under raw_dir, stat) of every report file under ``raw_dir/<year>/``, one
+    directory read and one stat per file (a national year holds tens of thousands)."""
+    out: list[tuple[str, os.stat_result]] = []
+    _walk(os.path.join(raw_dir, str(year)), str(year), out)
     return out
+
+
+def _year_paths(raw_dir: Path, year: int) -> list[Path]:
+    return [raw_dir / rel for rel, _stat in sorted(year_listing(raw_dir, year))]
 
 
 def sha256_file(path: Path) -> str:
@@ -132,20 +151,30 @@ def _raw_file(raw_dir: Path, path: Path, year: int) -> RawFile:
     )
 
 
-def partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]:
-    """Files of partition ``year``: its folder minus files the manifest puts in another year,
-    plus files elsewhere that the manifest puts in this year."""
-    paths = []
-    for path in _year_paths(raw_dir, year):
-        entry = manifest.entries.get(path.relative_to(raw_dir).as_posix())
+def partition_listing(raw_dir: Path, year: int, manifest: Manifest) -> list[tuple[str, os.stat_result]]:
+    """(relative path, stat) of the files of partition ``year``, in path order: its folder minus
+    files the manifest puts in another year, plus files elsewhere the manifest puts in it."""
+    out = []
+    for rel, stat in year_listing(raw_dir, year):
+        entry = manifest.entries.get(rel)
         if entry is None or entry.partition() == year:
-            paths.append(path)
+            out.append((rel, stat))
     folder = f"{year}/"
     for rel in manifest.for_year(year):
-        path = raw_dir / rel
-        if not rel.startswith(folder) and path.is_file() and not _skipped(path):
-            paths.append(path)
-    return sorted(paths, key=lambda p: p.relative_to(raw_dir).as_posix())
+        if rel.startswith(folder) or _skipped(Path(rel)):
+            continue
+        try:
+            stat = os.stat(os.path.join(raw_dir, rel))
+        except OSError:
+            continue
+        if S_ISREG(stat.st_mode):
+            out.append((rel, stat))
+    return sorted(out, key=lambda item: item[0])
+
+
+def partition_paths(raw_dir: Path, year: int, manifest: Manifest) -> list[Path]:
+    """Files of partition ``year`` (``partition_listing``) as paths."""
+    return [raw_dir / rel for rel, _stat in partition_listing(raw_dir, year, manifest)]
 
 
 def scan_partition(raw_dir: Path, year: int, manifest: Manifest) -> list[RawFile]:
@@ -157,8 +186,10 @@ def years_present(raw_dir: Path, manifest: Manifest | None = None) -> list[int]:
     """Year folders plus the years the manifest assigns to files that exist."""
     manifest = manifest if manifest is not None else read_manifest(raw_dir)
     years = set(year_folders(raw_dir))
-    years |= {
-        e.year for e in manifest.entries.values() if e.year is not None and (raw_dir / e.path).is_file()
+    years |= {  # only years no folder gives need a file to exist
+        e.year
+        for e in manifest.entries.values()
+        if e.year is not None and e.year not in years and (raw_dir / e.path).is_file()
     }
     return sorted(years)
 
@@ -175,11 +206,21 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+_PLAIN_PATH = re.compile(r"^(?:[^/.\\\s][^/\\]*/)*[^/\\\s][^/\\]*$")  # relative, no '.', '..' or '//'
+
+
 def _normalise(raw_dir: Path, path: str) -> str | None:
     """The manifest path as a posix path under raw_dir, or None if it points outside it."""
     path = path.strip().replace("\\", "/")
     if path.startswith("data/raw/"):  # people copy the path from the repo root
         path = path[len("data/raw/") :]
+    if (
+        _PLAIN_PATH.match(path)
+        and "/./" not in path
+        and not path.endswith("/.")
+        and ".." not in path.split("/")
+    ):
+        return path  # the common case, without building a path object
     pure = PurePosixPath(path)
     if pure.is_absolute():
         try:

@@ -16,10 +16,11 @@ so an unchanged file is not even read again to be hashed.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -83,7 +84,7 @@ def cache_key(
     folder_year: int | None,
 ) -> int:
     """The entry of one extraction: bytes, parser version and every hint the extractor reads."""
-    suffix = PurePosixPath(name).suffix.lower()
+    suffix = os.path.splitext(name)[1].lower()
     text = "\x1f".join(
         str(v) for v in (sha256, PARSER_VERSION, suffix, manifest_agency, manifest_year, folder_year)
     )
