@@ -26,10 +26,11 @@ from extract.limits import MEMORY_MB, TIMEOUT_S
 from extract.pool import ExtractionFailure, ExtractionPool
 from schemas.models import validate_frames
 from warehouse.agencies import build_directory
-from warehouse.changes import compare, content_fingerprint, scan_hashed
+from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed
 from warehouse.db import (
     LoadRecord,
     LoadResult,
+    connect,
     load_year,
     loaded_fingerprints,
     query,
@@ -68,11 +69,15 @@ def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
 
 
 # ----------------------------------------------------------------------------------- raw_files
-def _loaded_paths(db: Path, year: int) -> dict[str, str]:
-    """source path → sha256 of every report stored for ``year`` (what its last load read)."""
-    if not db.is_file():
-        return {}
-    return dict(query(db, "SELECT source_path, sha256 FROM reports WHERE year = ?", [year]))
+def _loaded_paths(db: Path, years: list[int]) -> dict[int, dict[str, str]]:
+    """year → source path → sha256 of every report stored for it (what its last load read)."""
+    out: dict[int, dict[str, str]] = {y: {} for y in years}
+    if not years or not db.is_file():
+        return out
+    rows = query(db, "SELECT year, source_path, sha256 FROM reports WHERE list_contains(?, year)", [years])
+    for year, path, sha in rows:
+        out[year][path] = sha
+    return out
 
 
 class IngestConfig(dg.Config):
@@ -96,6 +101,7 @@ def raw_files(
     loaded = loaded_fingerprints(paths.db)
     schema = schema_digest()
     out: dict[str, YearFiles] = {}
+    counted: list[tuple[str, list[RawFile]]] = []
     with writer_lock(paths.db, context.log.info), ParseCache(paths.cache) as cache:
         for key in context.partition_keys:
             year = int(key)
@@ -115,27 +121,41 @@ def raw_files(
             fingerprint = content_fingerprint(files, entries, paths.agencies, schema)
             previous = loaded.get(year)
             up_to_date = not config.force and previous is not None and previous.fingerprint == fingerprint
-            changes = compare(files, _loaded_paths(paths.db, year))
             out[key] = YearFiles(
                 year=year,
-                files=files,
+                # An up-to-date year is skipped by every later step: its file list is not passed on.
+                files=[] if up_to_date else files,
                 manifest=entries,
                 problems=problems,
                 agencies=agencies,
                 fingerprint=fingerprint,
                 stat_fingerprint=scan.stat_fingerprint,
                 up_to_date=up_to_date,
-                changes=changes,
+                # Same fingerprint: the very files (paths and bytes) its last load read.
+                changes=FileChanges(unchanged=len(files)) if up_to_date else FileChanges(),
                 hashed=hashed,
+                file_count=len(files),
+            )
+            counted.append((key, files))
+        stored = _loaded_paths(paths.db, [int(k) for k, v in out.items() if not v.up_to_date])
+        for key, files in counted:
+            year_files = out[key]
+            if not year_files.up_to_date:
+                year_files.changes = compare(files, stored[year_files.year])
+            changes, problems, fingerprint, up_to_date = (
+                year_files.changes,
+                year_files.problems,
+                year_files.fingerprint,
+                year_files.up_to_date,
             )
             context.add_asset_metadata(
                 {
                     "files": len(files),
                     **changes.as_dict(),
-                    "hashed": hashed,
+                    "hashed": year_files.hashed,
                     "bytes": sum(f.size for f in files),
                     "fingerprint": fingerprint,
-                    "stat_fingerprint": scan.stat_fingerprint,
+                    "stat_fingerprint": year_files.stat_fingerprint,
                     "up_to_date": up_to_date,
                     "problems": _md_list(problems),
                     "problem_list": dg.MetadataValue.json(problems),
@@ -166,8 +186,7 @@ def _parse_missing(
         return done
     with ExtractionPool(timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB) as pool:
         futures = {
-            pool.submit(parse_file, str(raw.path), raw.relative, **_hints(yf, raw)): (yf, raw)
-            for yf, raw in todo
+            pool.submit(parse_file, raw.path, raw.relative, **_hints(yf, raw)): (yf, raw) for yf, raw in todo
         }
         for n, future in enumerate(as_completed(futures), start=1):
             yf, raw = futures[future]
@@ -432,44 +451,58 @@ class _Findings:
     failed_per_year: dict[int, int]
 
 
+# Identity E where it breaks, for given years: what view carryover_continuity says with
+# passed = false, written so that only the years concerned are read (the view's first-year
+# bookkeeping reads every year). {years}: the loaded years; their next years refer to them too.
+_CONTINUITY_BREAKS = """
+WITH over AS (
+    SELECT agency, year, count FROM applications_comparable
+    WHERE category = 'carried_over' AND applicant_type = 'total' AND year IN ({current})
+),
+forward AS (
+    SELECT agency, year, count FROM applications_comparable
+    WHERE category = 'carried_forward' AND applicant_type = 'total' AND year IN ({previous})
+)
+SELECT o.agency, o.year, o.count, f.count
+FROM over AS o JOIN forward AS f ON f.agency = o.agency AND f.year = o.year - 1
+WHERE o.count <> f.count
+ORDER BY 1, 2
+"""
+
+
 def _check_findings(db: Path, years: list[int]) -> _Findings:
     """Rows per table, failed identities and continuity breaks of ``years`` (and the years after
-    them: their carried_over refers here), as the warehouse at ``db`` holds them."""
-    if not db.is_file():
+    them: their carried_over refers here), as the warehouse at ``db`` holds them; one session."""
+    if not db.is_file() or not years:
         return _Findings({}, 0, [], [], {})
-    counts = query(
-        db,
-        " UNION ALL ".join(
-            f"SELECT '{t}', year, count(*) FROM {t} WHERE list_contains($1, year) GROUP BY year"
-            for t in TABLES
-        ),
-        [years],
-    )
+    listed = ", ".join(str(int(y)) for y in years)  # whole numbers only: partition pruning needs literals
     rows: dict[int, dict[str, int]] = {y: dict.fromkeys(TABLES, 0) for y in years}
-    for table, year, n in counts:
-        rows[year][table] = n
-    failed_per_year = dict(
-        query(
-            db,
-            "SELECT year, count(*) FROM checks WHERE passed = false AND list_contains(?, year) GROUP BY year",
-            [years],
+    with connect(db, read_only=True) as con:
+        counts = con.execute(
+            " UNION ALL ".join(
+                f"SELECT '{t}', year, count(*) FROM {t} WHERE year IN ({listed}) GROUP BY year"
+                for t in TABLES
+            )
+        ).fetchall()
+        for table, year, n in counts:
+            rows[year][table] = n
+        failed_per_year = dict(
+            con.execute(
+                f"SELECT year, count(*) FROM checks WHERE passed = false AND year IN ({listed}) GROUP BY year"
+            ).fetchall()
         )
-    )
-    failed = sum(failed_per_year.values())
-    where = query(
-        db,
-        "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
-        "WHERE list_contains(?, year) ORDER BY source_path, rule, subject",
-        [years],
-    )
-    breaks = query(
-        db,
-        "SELECT agency, year, carried_over, previous_carried_forward FROM carryover_continuity "
-        "WHERE applicant_type = 'total' AND passed = false "
-        "AND (list_contains(?, year) OR list_contains(?, year - 1)) ORDER BY agency, year",
-        [years, years],
-    )
-    return _Findings(rows, failed, where, breaks, failed_per_year)
+        where = con.execute(
+            "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
+            f"WHERE year IN ({listed}) ORDER BY source_path, rule, subject"
+        ).fetchall()
+        following = ", ".join(str(int(y)) for y in sorted({*years, *(y + 1 for y in years)}))
+        breaks = con.execute(
+            _CONTINUITY_BREAKS.format(
+                current=following,
+                previous=", ".join(str(int(y) - 1) for y in sorted({*years, *(y + 1 for y in years)})),
+            )
+        ).fetchall()
+    return _Findings(rows, sum(failed_per_year.values()), where, breaks, failed_per_year)
 
 
 ingest_assets = [raw_files, extracted_reports, validated_frames, warehouse_year]

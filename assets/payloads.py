@@ -28,6 +28,7 @@ class YearFiles:
     up_to_date: bool = False  # the warehouse holds this year loaded from the same fingerprint
     changes: FileChanges = field(default_factory=FileChanges)  # against the last load
     hashed: int = 0  # files read to hash them (the rest: stat signature unchanged)
+    file_count: int = 0  # files in the partition (``files`` is empty when up to date)
 
 
 @dataclass

@@ -36,7 +36,7 @@ def report(
     single = template == "2019" if single_other_row is None else single_other_row
     sha = hashlib.sha256(f"{agency}{year}{tag}".encode()).hexdigest()
     relative = f"{year}/{agency}{tag}.txt"
-    raw = RawFile(Path("/r") / relative, relative, year, sha, 100, mtime)
+    raw = RawFile(f"/r/{relative}", relative, year, sha, 100, mtime)
     if status == "rejected":
         return Extracted(raw, Report(file=relative, status="rejected", error="no table 三", agency=agency))
     cells: Cells = {(c, "total"): n for c, n in (totals or {}).items()} | (columns or {})
@@ -481,7 +481,7 @@ def test_aliases_make_two_files_one_agency_year(tmp_path: Path, wh: Path) -> Non
 def test_same_bytes_twice_is_one_report(wh: Path) -> None:
     first = report("甲局", 2022)
     copy = Extracted(
-        RawFile(Path("/r/2022/copy.txt"), "2022/copy.txt", 2022, first.raw.sha256, 100, 5.0), first.report
+        RawFile("/r/2022/copy.txt", "2022/copy.txt", 2022, first.raw.sha256, 100, 5.0), first.report
     )
     frames = build_frames([first, copy])
     assert frames.duplicates == ["2022/copy.txt (same file as 2022/甲局.txt)"]

@@ -85,7 +85,7 @@ def load_direct(raw: Path, db_path: Path) -> None:
         for f in scan_partition(raw, year, manifest):
             entry = entries.get(f.relative)
             report = extract_bytes(
-                f.path.read_bytes(),
+                Path(f.path).read_bytes(),
                 f.relative,
                 manifest_agency=entry.agency if entry else None,
                 manifest_year=entry.year if entry else None,

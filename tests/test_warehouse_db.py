@@ -26,7 +26,7 @@ def _item(
 ) -> Extracted:
     """A report of ``year`` whose table 三 is ``cells`` (missing cells are 0), appeals all 1."""
     sha = hashlib.sha256(f"{agency}{year}{tag}".encode()).hexdigest()
-    raw = RawFile(Path(f"/r/{year}/{agency}.txt"), f"{year}/{agency or 'anon'}{tag}.txt", year, sha, 100, 0.0)
+    raw = RawFile(f"/r/{year}/{agency}.txt", f"{year}/{agency or 'anon'}{tag}.txt", year, sha, 100, 0.0)
     if status == "rejected":
         return Extracted(
             raw, Report(file=raw.relative, status="rejected", error="no table 三 found", agency=agency)

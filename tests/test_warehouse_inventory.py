@@ -29,7 +29,7 @@ def test_scan_lists_report_files_only(tmp_path: Path) -> None:
     assert [f.relative for f in files] == ["2022/a.txt", "2022/sub/b.html"]
     a = files[0]
     assert a.folder_year == 2022 and a.size == 5 and a.sha256 == hashlib.sha256(b"alpha").hexdigest()
-    assert a.report_id == a.sha256[:16] and a.path.is_absolute()
+    assert a.report_id == a.sha256[:16] and Path(a.path).is_absolute()
     assert sorted(scan(tmp_path)) == [2022, 2023]
     assert scan_year(tmp_path, 2030) == []
 

@@ -52,7 +52,7 @@ def scan_hashed(
     stat per file; a file is read only when its stat signature is not the one remembered)."""
     listing = partition_listing(raw_dir, year, manifest)
     known = cache.known_hashes(rel for rel, _stat in listing)
-    root = raw_dir.resolve()
+    root = str(raw_dir.resolve())
     files: list[RawFile] = []
     remembered: list[tuple[str, StatSignature, str]] = []
     hashed = 0
@@ -63,7 +63,7 @@ def scan_hashed(
             digest = previous[1]
         else:
             try:
-                digest = sha256_file(root / relative)
+                digest = sha256_file(Path(root, relative))
             except OSError:
                 digest = ""  # unreadable: the extraction step records the reason
             hashed += 1
@@ -71,7 +71,7 @@ def scan_hashed(
             remembered.append((relative, sig, digest))
         files.append(
             RawFile(
-                path=root / relative,
+                path=os.path.join(root, relative),
                 relative=relative,
                 folder_year=year,
                 # An unreadable file keeps a stand-in id made from its path, so its rejection

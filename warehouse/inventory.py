@@ -29,7 +29,7 @@ _SKIP_NAMES = {"readme", "readme.md", "readme.txt", MANIFEST, "thumbs.db", "desk
 
 @dataclass(frozen=True)
 class RawFile:
-    path: Path  # absolute, for reading
+    path: str  # absolute, for reading (a string: tens of thousands of these are pickled per run)
     relative: str  # posix path under raw_dir: the stable name stored in the warehouse
     folder_year: int  # the partition: the manifest year if given, else the <year>/ folder
     sha256: str
@@ -142,7 +142,7 @@ def scan_year(raw_dir: Path, year: int) -> list[RawFile]:
 def _raw_file(raw_dir: Path, path: Path, year: int) -> RawFile:
     stat = path.stat()
     return RawFile(
-        path=path.resolve(),
+        path=str(path.resolve()),
         relative=path.relative_to(raw_dir).as_posix(),
         folder_year=year,
         sha256=sha256_file(path),
