@@ -386,6 +386,8 @@ def warehouse_year(
                     target, staged.year, staged_frames(staged.tables), staged.agencies, record=record
                 )
                 context.log.info(f"{key}: loaded {result.rows}")
+                for staged_file in staged.tables.values():  # loaded: the staged copy has served
+                    staged_file.unlink(missing_ok=True)
                 for report_id, old_year in result.moved:
                     context.log.info(f"{key}: report {report_id} moved here from {old_year}")
                 results.append(result)

@@ -171,3 +171,20 @@ def compare(files: list[RawFile], loaded: dict[str, str]) -> FileChanges:
         unchanged=sum(1 for p, sha in current.items() if loaded.get(p) == sha),
         gone=sum(1 for p in loaded if p not in current),
     )
+
+
+def untouched_years(raw_dir: Path, db: Path, years: list[int], agencies_file: Path | None) -> dict[int, int]:
+    """The years among ``years`` whose stat fingerprint is the one they were loaded from (their
+    files, manifest rows and agencies.csv untouched since), with their file counts then. No file
+    is read: names, sizes and mtimes only."""
+    from warehouse.db import loaded_fingerprints, schema_digest
+
+    loaded = loaded_fingerprints(db)
+    if not loaded:
+        return {}
+    current = stat_fingerprints(raw_dir, years, agencies_file, schema=schema_digest())
+    return {
+        y: loaded[y].files
+        for y in years
+        if y in loaded and loaded[y].stat_fingerprint is not None and loaded[y].stat_fingerprint == current[y]
+    }

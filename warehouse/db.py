@@ -23,7 +23,7 @@ from schemas.taxonomy import TEMPLATES, taxonomy
 from warehouse.agencies import AgencyDirectory, agency_rows
 from warehouse.arrow import registered
 from warehouse.frames import SCHEMAS, TABLES, Frames
-from warehouse.lake import close_lake, open_lake
+from warehouse.lake import ALIAS, close_lake, open_lake
 from warehouse.marts import refresh_marts
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "sql"
@@ -124,6 +124,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
         con.execute(views)
         for table in PARTITIONED:
             con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (year)")
+        # zstd: about a third smaller than DuckLake's default snappy for these columns, as fast to read.
+        con.execute(f"CALL {ALIAS}.set_option('parquet_compression', 'zstd')")
         con.execute("DELETE FROM catalog_version")
         con.execute("INSERT INTO catalog_version VALUES (?)", [digest])
         for table, frame in lookup_frames().items():
