@@ -386,14 +386,16 @@ def warehouse_year(
                     target, staged.year, staged_frames(staged.tables), staged.agencies, record=record
                 )
                 context.log.info(f"{key}: loaded {result.rows}")
-                for staged_file in staged.tables.values():  # loaded: the staged copy has served
-                    staged_file.unlink(missing_ok=True)
                 for report_id, old_year in result.moved:
                     context.log.info(f"{key}: report {report_id} moved here from {old_year}")
                 results.append(result)
             if touched:
                 remember_stat_fingerprints(target, touched)
             checks = _check_findings(target, years)
+        # Published: the staged copies have served (a re-execution rebuilds them upstream).
+        for staged in to_load.values():
+            for staged_file in staged.tables.values():
+                staged_file.unlink(missing_ok=True)
     else:
         checks = _check_findings(paths.db, years)
     by_year = {r.year: r for r in results}
