@@ -4,7 +4,7 @@ UV := python3 -m uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test test-all lint bench dev clean-warehouse
+.PHONY: setup run test test-all lint bench bench-national dev clean-warehouse
 
 setup: .venv/.synced
 
@@ -31,10 +31,17 @@ lint: setup
 bench: setup
 	$(UV) run python -m bench.run
 
+# National scale (~40 min, not in `make test`): 1k/10k/100k-report corpora ingested through the
+# CLI, a no-op and a one-new-file re-ingest, a ~300,000-report warehouse and its analyst queries.
+bench-national: setup
+	$(UV) run python -m bench.national
+
 # The Dagster UI with a persistent instance (run history, schedule and sensor state) under data/.
 dev: setup
 	mkdir -p data/dagster_home
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(UV) run dagster dev -w workspace.yaml
 
+# The warehouse is derived from data/raw: removing it (and its parse cache) costs one full ingest.
 clean-warehouse:
-	rm -f data/warehouse.duckdb data/warehouse.duckdb.wal
+	rm -rf data/warehouse.ducklake data/warehouse.ducklake.files data/warehouse.parse-cache.duckdb \
+		data/warehouse.parse-cache.duckdb.wal data/.warehouse.ducklake.build data/warehouse.duckdb data/warehouse.duckdb.wal
