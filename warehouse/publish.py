@@ -25,7 +25,9 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import connect
 from warehouse.lake import build_path
+from warehouse.maintenance import maintain
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _guard = threading.Lock()
@@ -108,6 +110,8 @@ def _start_build(db: Path) -> Path:
             con.close()
     if db.exists():
         shutil.copyfile(db, build)  # the catalog only: data files are shared, never copied
+        with connect(build) as con:  # expired snapshots and unneeded files go with this run
+            maintain(con)
     return build
 
 
