@@ -9,6 +9,7 @@ from is skipped by every step; a file the parse cache knows is never extracted a
 """
 
 import dataclasses
+import shutil
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import as_completed
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
@@ -24,22 +26,32 @@ from assets.resources import GongkaiPaths
 from extract.api import PARSER_VERSION
 from extract.limits import MEMORY_MB, TIMEOUT_S
 from extract.pool import ExtractionFailure, ExtractionPool
-from schemas.models import validate_frames
-from warehouse.agencies import build_directory
+from schemas.models import MODELS, failure_rows
+from warehouse.agencies import AgencyDirectory, build_directory
 from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed
 from warehouse.db import (
     LoadRecord,
     LoadResult,
+    StaleFrames,
     connect,
     load_year,
     loaded_fingerprints,
     query,
     remember_stat_fingerprints,
     schema_digest,
+    unchanged_reports,
 )
-from warehouse.frames import TABLES, FileEntry, frames_from_cache, stage_frames, staged_frames
+from warehouse.frames import (
+    FACT_TABLES,
+    TABLES,
+    FileEntry,
+    fact_frames,
+    report_rows,
+    staged_frames,
+    write_staged,
+)
 from warehouse.inventory import RawFile, read_manifest
-from warehouse.parse_cache import ParseCache, cache_key, parse_file, parsed_from_report
+from warehouse.parse_cache import ParseCache, ParsedFile, cache_key, parse_files, parsed_from_report
 from warehouse.publish import warehouse_build, writer_lock
 
 # BackfillPolicy is "beta" in Dagster 1.13; we rely on it knowingly, the warning is noise in the CLI.
@@ -57,6 +69,7 @@ _COMMON: dict[str, Any] = {
     "group_name": GROUP,
 }
 _MAX_LISTED = 50  # markdown lists in metadata stay readable in the UI
+STAGE_REPORTS = 4000  # reports whose facts are built, checked and staged at a time (bounds memory)
 
 
 def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
@@ -69,6 +82,25 @@ def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
 
 
 # ----------------------------------------------------------------------------------- raw_files
+_DIRECTORY: dict[tuple, AgencyDirectory] = {}
+
+
+def directory(paths: GongkaiPaths) -> AgencyDirectory:
+    """The agency directory (agencies.csv + manifest), built once per version of the two in a
+    process: the steps of a run share it instead of pickling it into every year's output."""
+    manifest = read_manifest(paths.raw)
+    try:
+        stat = paths.agencies.stat()
+        csv_key: tuple = (str(paths.agencies), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except OSError:
+        csv_key = (str(paths.agencies),)
+    key = (*csv_key, id(manifest), len(manifest.entries))
+    if key not in _DIRECTORY:
+        _DIRECTORY.clear()
+        _DIRECTORY[key] = build_directory(paths.agencies, manifest)
+    return _DIRECTORY[key]
+
+
 def _loaded_paths(db: Path, years: list[int]) -> dict[int, dict[str, str]]:
     """year → source path → sha256 of every report stored for it (what its last load read)."""
     out: dict[int, dict[str, str]] = {y: {} for y in years}
@@ -97,7 +129,7 @@ def raw_files(
         # missing raw folder is a misconfiguration and must not empty every requested year.
         raise dg.Failure(f"raw folder {paths.raw} does not exist (set GONGKAI_RAW or the paths resource)")
     manifest = read_manifest(paths.raw)
-    agencies = build_directory(paths.agencies, manifest)
+    agencies = directory(paths)
     loaded = loaded_fingerprints(paths.db)
     schema = schema_digest()
     out: dict[str, YearFiles] = {}
@@ -123,11 +155,11 @@ def raw_files(
             up_to_date = not config.force and previous is not None and previous.fingerprint == fingerprint
             out[key] = YearFiles(
                 year=year,
+                forced=config.force,
                 # An up-to-date year is skipped by every later step: its file list is not passed on.
                 files=[] if up_to_date else files,
                 manifest=entries,
                 problems=problems,
-                agencies=agencies,
                 fingerprint=fingerprint,
                 stat_fingerprint=scan.stat_fingerprint,
                 up_to_date=up_to_date,
@@ -176,40 +208,82 @@ def _hints(year_files: YearFiles, raw: RawFile) -> dict[str, Any]:
     }
 
 
+# Files go to the workers in batches (one pool task each): the pool's per-task cost, about a
+# millisecond, was a fifth of an HTML report's extraction. A batch that fails (one of its files
+# hung, ran out of memory or crashed its worker) is split and its files retried one by one, each
+# under the per-file limits, so a hostile file costs at most one batch timeout more.
+BATCH_FILES = 8
+BATCH_BYTES = 4 * 2**20
+
+
+def _batches(todo: list[tuple[YearFiles, RawFile]]) -> list[list[tuple[YearFiles, RawFile]]]:
+    out: list[list[tuple[YearFiles, RawFile]]] = []
+    size = 0
+    for item in todo:
+        if not out or len(out[-1]) >= BATCH_FILES or size + item[1].size > BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += item[1].size
+    return out
+
+
 def _parse_missing(
     context: dg.AssetExecutionContext, cache: ParseCache, todo: list[tuple[YearFiles, RawFile]]
 ) -> dict[tuple[int, str], FileEntry]:
     """Extract the files the cache does not know on long-lived worker processes (one per core,
     each file under the time and memory limits of extract.limits); store what they give."""
     done: dict[tuple[int, str], FileEntry] = {}
-    if not todo:
-        return done
-    with ExtractionPool(timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB) as pool:
-        futures = {
-            pool.submit(parse_file, raw.path, raw.relative, **_hints(yf, raw)): (yf, raw) for yf, raw in todo
-        }
-        for n, future in enumerate(as_completed(futures), start=1):
-            yf, raw = futures[future]
-            hints = _hints(yf, raw)
-            key = cache_key(raw.sha256, raw.relative, **hints)
-            try:
-                parsed = future.result()
-            except ExtractionFailure as failure:  # the file hung, exhausted memory or crashed a worker
-                report = failure.report(raw.relative, parser_version=PARSER_VERSION)
-                parsed = parsed_from_report(report, key, raw.sha256, raw.size, yf.year)
-                # Not cached: a limit may be raised, or the crash was the machine's, not the file's.
-                done[(yf.year, raw.relative)] = FileEntry(raw, key, parsed)
-                continue
-            if not parsed.sha256:  # unreadable now: no bytes to key on, try again next run
-                parsed = dataclasses.replace(parsed, key=key, sha256=raw.sha256)
-                done[(yf.year, raw.relative)] = FileEntry(raw, key, parsed)
-                continue
+
+    def keep(
+        yf: YearFiles, raw: RawFile, parsed: ParsedFile | None, failure: ExtractionFailure | None
+    ) -> None:
+        key = cache_key(raw.sha256, raw.relative, **_hints(yf, raw))
+        if parsed is None:  # the file hung, exhausted memory or crashed a worker
+            report = failure.report(raw.relative, parser_version=PARSER_VERSION)  # type: ignore[union-attr]
+            # Not cached: a limit may be raised, or the crash was the machine's, not the file's.
+            done[(yf.year, raw.relative)] = FileEntry(
+                raw, key, parsed_from_report(report, key, raw.sha256, raw.size, yf.year)
+            )
+        elif not parsed.sha256:  # unreadable now: no bytes to key on, try again next run
+            done[(yf.year, raw.relative)] = FileEntry(
+                raw, key, dataclasses.replace(parsed, key=key, sha256=raw.sha256)
+            )
+        else:
             if parsed.sha256 != raw.sha256:  # edited since the scan: the id follows the bytes parsed
                 raw = dataclasses.replace(raw, sha256=parsed.sha256, size=parsed.size)
             cache.add(parsed)
             done[(yf.year, raw.relative)] = FileEntry(raw, parsed.key)
-            if n % 5000 == 0:
-                context.log.info(f"{n} of {len(todo)} files extracted")
+
+    def submit(pool: ExtractionPool, batch: list[tuple[YearFiles, RawFile]]) -> Any:
+        return pool.submit(parse_files, [(raw.path, raw.relative, _hints(yf, raw)) for yf, raw in batch])
+
+    if not todo:
+        return done
+    retry: list[tuple[YearFiles, RawFile]] = []
+    with ExtractionPool(timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB) as pool:
+        batches = {submit(pool, batch): batch for batch in _batches(todo)}
+        for n, future in enumerate(as_completed(batches), start=1):
+            batch = batches.pop(future)
+            try:
+                results = future.result()
+            except ExtractionFailure as failure:
+                if len(batch) > 1:
+                    retry += batch  # which file was it? each alone, under its own limits
+                else:
+                    keep(*batch[0], None, failure)
+                continue
+            for (yf, raw), parsed in zip(batch, results, strict=True):
+                keep(yf, raw, parsed, None)
+            if n % 1000 == 0:
+                context.log.info(f"{len(done)} of {len(todo)} files extracted")
+        singles = {submit(pool, [item]): item for item in retry}
+        for future in as_completed(singles):
+            yf, raw = singles[future]
+            try:
+                keep(yf, raw, future.result()[0], None)
+            except ExtractionFailure as failure:
+                keep(yf, raw, None, failure)
     return done
 
 
@@ -249,7 +323,6 @@ def extracted_reports(
                 parsed=sum(1 for (y, _p) in parsed if y == year_files.year),
                 problems=year_files.problems,
                 manifest=year_files.manifest,
-                agencies=year_files.agencies,
                 source=year_files,
             )
             for raw_year in [] if year_files.up_to_date else [year_files.year]:
@@ -286,7 +359,9 @@ def validated_frames(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, extracted_reports: dict[str, ExtractedYear]
 ) -> Iterator[dg.Output[dict[str, StagedYear]] | dg.AssetCheckResult]:
     """The warehouse frames of each year, built from the parse cache, checked lazily against the
-    pandera models and staged as Parquet for the load (one year in memory at a time)."""
+    pandera models and staged as Parquet for the load. Only reports not stored exactly as they
+    are get their facts built, checked and staged (the rest keep theirs), a few thousand reports
+    at a time, so memory does not grow with the size of a year."""
     out: dict[str, StagedYear] = {}
     with writer_lock(paths.db, context.log.info), ParseCache(paths.cache) as cache:
         for key, extracted in extracted_reports.items():
@@ -295,28 +370,19 @@ def validated_frames(
                 out[key] = StagedYear(year=extracted.year, tables={}, rows={}, source=source)
                 context.add_asset_metadata({"up_to_date": True}, partition_key=key)
                 continue
-            frames = frames_from_cache(cache, extracted.entries, extracted.manifest, extracted.agencies)
-            failures = validate_frames(frames.tables)
-            out[key] = StagedYear(
-                year=extracted.year,
-                tables=stage_frames(frames, paths.io_dir / "staged" / key),
-                rows=frames.row_counts(),
-                failures=failures,
-                duplicates=list(frames.duplicates),
-                agencies=extracted.agencies,
-                source=source,
-            )
+            staged = _stage_year(cache, extracted, paths, key, full=bool(source and source.forced))
+            out[key] = staged
             context.add_asset_metadata(
                 {
-                    **{f"rows_{t}": n for t, n in out[key].rows.items()},
-                    "pandera_failures": len(failures),
-                    "failure_list": dg.MetadataValue.json(failures[:_MAX_LISTED]),
-                    "duplicates_skipped": _md_list(list(frames.duplicates)),
-                    "duplicate_list": dg.MetadataValue.json(list(frames.duplicates)),
+                    **{f"staged_{t}": n for t, n in staged.rows.items()},
+                    "reports_kept_as_stored": len(staged.keep_facts_of),
+                    "pandera_failures": len(staged.failures),
+                    "failure_list": dg.MetadataValue.json(staged.failures[:_MAX_LISTED]),
+                    "duplicates_skipped": _md_list(staged.duplicates),
+                    "duplicate_list": dg.MetadataValue.json(staged.duplicates),
                 },
                 partition_key=key,
             )
-            del frames
     failures = [f | {"year": v.year} for v in out.values() for f in v.failures]
     yield dg.Output(out)
     yield dg.AssetCheckResult(
@@ -332,6 +398,35 @@ def validated_frames(
                 ]
             ),
         },
+    )
+
+
+def _stage_year(
+    cache: ParseCache, extracted: ExtractedYear, paths: GongkaiPaths, key: str, *, full: bool
+) -> StagedYear:
+    rows = report_rows(cache, extracted.entries, extracted.manifest, directory(paths))
+    reports = rows.reports
+    failures = failure_rows("reports", MODELS["reports"], reports)
+    kept = set() if full else unchanged_reports(paths.db, extracted.year, reports)
+    needed = rows.loaded().filter(~pl.col("report_id").is_in(sorted(kept)))
+    folder = paths.io_dir / "staged" / key
+    shutil.rmtree(folder, ignore_errors=True)
+    tables: dict[str, list[Path]] = {"reports": [write_staged(reports, folder / "reports.parquet")]}
+    tables |= {t: [] for t in FACT_TABLES}
+    counts = {"reports": reports.height} | dict.fromkeys(FACT_TABLES, 0)
+    for n, chunk in enumerate(needed.iter_slices(STAGE_REPORTS)):
+        for table, frame in fact_frames(cache, chunk).items():
+            failures += failure_rows(table, MODELS[table], frame)  # keys include report_id: chunks add up
+            tables[table].append(write_staged(frame, folder / f"{table}-{n:04d}.parquet"))
+            counts[table] += frame.height
+    return StagedYear(
+        year=extracted.year,
+        tables=tables,
+        rows=counts,
+        failures=failures,
+        duplicates=list(rows.duplicates),
+        source=extracted.source,
+        keep_facts_of=kept,
     )
 
 
@@ -382,9 +477,19 @@ def warehouse_year(
                     if source
                     else None
                 )
-                result = load_year(
-                    target, staged.year, staged_frames(staged.tables), staged.agencies, record=record
-                )
+                try:
+                    result = load_year(
+                        target,
+                        staged.year,
+                        staged_frames(staged.tables),
+                        directory(paths),
+                        record=record,
+                        keep_facts_of=staged.keep_facts_of,
+                    )
+                except StaleFrames as exc:
+                    raise dg.Failure(
+                        f"{key}: the warehouse changed while this run prepared the year ({exc}); run it again"
+                    ) from exc
                 context.log.info(f"{key}: loaded {result.rows}")
                 for report_id, old_year in result.moved:
                     context.log.info(f"{key}: report {report_id} moved here from {old_year}")
@@ -394,8 +499,9 @@ def warehouse_year(
             checks = _check_findings(target, years)
         # Published: the staged copies have served (a re-execution rebuilds them upstream).
         for staged in to_load.values():
-            for staged_file in staged.tables.values():
-                staged_file.unlink(missing_ok=True)
+            for staged_files in staged.tables.values():
+                for staged_file in staged_files:
+                    staged_file.unlink(missing_ok=True)
     else:
         checks = _check_findings(paths.db, years)
     by_year = {r.year: r for r in results}

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warehouse.agencies import AgencyDirectory
 from warehouse.changes import FileChanges
 from warehouse.frames import FileEntry
 from warehouse.inventory import ManifestEntry, RawFile
@@ -22,10 +21,10 @@ class YearFiles:
     files: list[RawFile]
     manifest: dict[str, ManifestEntry]  # relative path → row, this year's files only
     problems: list[str] = field(default_factory=list)  # manifest and layout problems
-    agencies: AgencyDirectory = field(default_factory=AgencyDirectory)  # agencies.csv + manifest
     fingerprint: str = ""  # the inputs by content (warehouse.changes)
     stat_fingerprint: str = ""  # the inputs by names, sizes and mtimes
     up_to_date: bool = False  # the warehouse holds this year loaded from the same fingerprint
+    forced: bool = False  # reload even so (``gongkai ingest --force``): every fact rewritten
     changes: FileChanges = field(default_factory=FileChanges)  # against the last load
     hashed: int = 0  # files read to hash them (the rest: stat signature unchanged)
     file_count: int = 0  # files in the partition (``files`` is empty when up to date)
@@ -40,7 +39,6 @@ class ExtractedYear:
     parsed: int = 0  # files extracted in this run (the rest came from the cache)
     problems: list[str] = field(default_factory=list)
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
-    agencies: AgencyDirectory = field(default_factory=AgencyDirectory)
     source: YearFiles | None = None
 
     def count(self, status: str) -> int:
@@ -55,9 +53,9 @@ class StagedYear:
     """A year's validated frames, written as Parquet files for the load (one per table)."""
 
     year: int
-    tables: dict[str, Path]  # table → staged Parquet file
-    rows: dict[str, int]
+    tables: dict[str, list[Path]]  # table → staged Parquet files
+    rows: dict[str, int]  # rows staged per table (facts only of reports not stored as they are)
     failures: list[dict[str, Any]] = field(default_factory=list)  # pandera rows; block the load
     duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another
-    agencies: AgencyDirectory = field(default_factory=AgencyDirectory)
     source: YearFiles | None = None
+    keep_facts_of: set[str] = field(default_factory=set)  # reports stored as they are: facts kept

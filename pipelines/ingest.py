@@ -35,6 +35,7 @@ class YearSummary:
     up_to_date: bool = False  # unchanged since its last load: skipped, nothing parsed or written
     changes: FileChanges = field(default_factory=FileChanges)  # files against the last load
     parsed: int = 0  # files extracted in this run (the others came from the parse cache)
+    kept_as_stored: int = 0  # reports stored exactly as they are: their facts were not rewritten
     files_seen: int = 0  # report files in the partition
     rows: dict[str, int] = field(default_factory=dict)  # rows in each table for this year, after the run
     rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (path under raw, reason)
@@ -136,6 +137,7 @@ def _summarise_year(year: int, done: Metadata) -> YearSummary:
     if staged is not None:
         summary.validation_failures = list(staged.get("failure_list", []))
         summary.duplicates = list(staged.get("duplicate_list", []))
+        summary.kept_as_stored = int(staged.get("reports_kept_as_stored", 0))
     stored = done.get(("warehouse_year", key))
     if stored is not None:
         summary.loaded = bool(stored["loaded"])

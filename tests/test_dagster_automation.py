@@ -157,7 +157,7 @@ def test_sensor_asks_nothing_the_warehouse_already_holds(tmp_path: Path, instanc
     os.utime(f2022, (1_700_000_000, 1_700_000_000))  # touched: asked once, the run finds same bytes
     assert [_range(r) for r in _tick(None).run_requests] == [(2022, 2022)]
     summary = run_ingest([2022], raw_dir=raw, db_path=paths.db)
-    assert summary.years[2022].up_to_date and summary.years[2022].parsed == 0
+    assert summary.years[2022].loaded and summary.years[2022].parsed == 0  # same bytes: no parse
     assert _tick(None).run_requests == []  # the run recorded the touched state
 
 

@@ -183,14 +183,14 @@ def test_pandera_failure_blocks_the_load(tmp_path: Path, monkeypatch: pytest.Mon
     import warehouse.frames as frames
 
     def corrupt(*args):  # an extractor bug: a code the taxonomy does not know
-        built = frames.frames_from_cache(*args)
-        apps = built.tables["applications"]
-        built.tables["applications"] = apps.with_columns(
+        built = frames.fact_frames(*args)
+        apps = built["applications"]
+        built["applications"] = apps.with_columns(
             apps["category"].replace({"disclosed": "disclosed_typo"}),
         )
         return built
 
-    monkeypatch.setattr(ingest, "frames_from_cache", corrupt)
+    monkeypatch.setattr(ingest, "fact_frames", corrupt)
     write_raw(raw, 2021, ["甲市交通运输局"], seed=2)
     result = _materialize(raw, db, partition_key="2021")
     assert not result.success

@@ -128,10 +128,10 @@ def test_failure_mid_load_leaves_previous_state(db_path: Path, monkeypatch: pyte
     before = db.table_checksums(db_path)
     real_insert = db.insert_frame
 
-    def insert_then_crash(con, table, frame):  # reports and applications go in, then the disk "fills"
+    def insert_then_crash(con, table, frame, **kw):  # reports and applications go in, then the disk "fills"
         if table == "appeals":
             raise OSError("disk full")
-        return real_insert(con, table, frame)
+        return real_insert(con, table, frame, **kw)
 
     monkeypatch.setattr(db, "insert_frame", insert_then_crash)
     with pytest.raises(OSError, match="disk full"):

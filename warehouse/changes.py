@@ -102,10 +102,12 @@ def _digest(payload: object) -> str:
 def content_fingerprint(
     files: list[RawFile], entries: dict[str, ManifestEntry], agencies_file: Path | None, schema: str
 ) -> str:
-    """The partition's inputs by content: equal fingerprints load equal rows."""
+    """The partition's inputs by content: equal fingerprints load equal rows. A file's mtime is
+    in too: it is stored (``reports.file_mtime``) and decides which revision is current when the
+    manifest gives no publication date (a touched file reloads its year, parsing nothing)."""
     return _digest(
         [
-            sorted((f.relative, f.sha256) for f in files),
+            sorted((f.relative, f.sha256, f.mtime) for f in files),
             _manifest_rows(entries),
             _agencies_digest(agencies_file),
             PARSER_VERSION,

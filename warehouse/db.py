@@ -138,23 +138,35 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame | Path) -> int:
-    """INSERT the frame's rows (or a staged Parquet file's); values travel as data, never as SQL."""
+def insert_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame | Path | list[Path],
+    *,
+    skip: str | None = None,
+) -> int:
+    """INSERT the frame's rows (or staged Parquet files'); values travel as data, never as SQL.
+    ``skip``: a (temporary) table of report ids whose rows are left out."""
     if (
         table not in TABLES and table not in LOOKUP_TABLES and table not in AGENCY_TABLES
     ):  # identifiers cannot be parameters
         raise ValueError(f"unknown table {table!r}")
-    if isinstance(frame, Path):
+    where = f" WHERE report_id NOT IN (SELECT report_id FROM {skip})" if skip else ""
+    if isinstance(frame, Path | list):
+        files = [str(p) for p in ([frame] if isinstance(frame, Path) else frame)]
+        if not files:
+            return 0
         columns = ", ".join(f'"{c}"' for c in SCHEMAS[table])
         return con.execute(  # type: ignore[index]
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?)", [str(frame)]
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?){where}", [files]
         ).fetchone()[0]
     if frame.height == 0:
         return 0
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     with registered(con, incoming=frame):
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-    return frame.height
+        return con.execute(  # type: ignore[index]
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming{where}"
+        ).fetchone()[0]
 
 
 # ------------------------------------------------------------------------------------ lookups
@@ -268,25 +280,99 @@ class LoadResult:
 _REPORT_COLUMNS = list(SCHEMAS["reports"])
 
 
+# A report row identical to the stored one keeps its ingested_at.
+_SAME_ROW = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in _REPORT_COLUMNS)
+# A loaded report whose row agrees with the stored one on these has the stored facts: the same
+# bytes (sha256) read by the same parser (the cache key's parts, and what they gave), filed under
+# the same agency and year. Its file's mtime or publication date may differ: they decide which
+# revision is current (the status), not what a report's cells say.
+_FACT_IDENTITY = (
+    "report_id",
+    "agency",
+    "year",
+    "sha256",
+    "parser_version",
+    "template",
+    "format",
+    "null_cells",
+    "agency_printed",
+    "agency_source",
+    "year_source",
+    "encoding",
+)
+_SAME_FACTS = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in _FACT_IDENTITY) + (
+    " AND n.status IN ('ok', 'warning') AND o.status IN ('ok', 'warning')"
+)
+
+
 def _with_ingested_at(
     con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataFrame
-) -> tuple[pl.DataFrame, int]:
-    """Add ``ingested_at``: the old timestamp where the report row is unchanged, else now."""
-    same = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in _REPORT_COLUMNS)
+) -> tuple[pl.DataFrame, int, set[str]]:
+    """Add ``ingested_at``: the old timestamp where the report row is unchanged, else now.
+    Also returns how many rows are unchanged, and the ids of the reports whose stored facts are
+    theirs (``_SAME_FACTS``)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with registered(con, incoming=reports.select(_REPORT_COLUMNS)):
         stamped = pl.DataFrame(
             con.sql(
                 f"""
-                SELECT n.*, coalesce(o.ingested_at, $now) AS ingested_at, o.ingested_at IS NOT NULL AS kept
+                SELECT n.*,
+                       CASE WHEN {_SAME_ROW} THEN o.ingested_at ELSE $now END AS ingested_at,
+                       coalesce({_SAME_ROW}, false) AS same_row,
+                       coalesce({_SAME_FACTS}, false) AS same_facts
                 FROM incoming AS n
-                LEFT JOIN (FROM reports WHERE year = $year) AS o ON o.report_id = n.report_id AND {same}
+                LEFT JOIN (FROM reports WHERE year = $year) AS o ON o.report_id = n.report_id
                 """,
                 params={"now": now, "year": year},
             )
         )
-    unchanged = int(stamped["kept"].sum())
-    return stamped.drop("kept").cast({"ingested_at": pl.Datetime("us")}), unchanged
+    same_facts = set(stamped.filter(pl.col("same_facts"))["report_id"].to_list())
+    unchanged = int(stamped["same_row"].sum())
+    return (
+        stamped.drop("same_row", "same_facts").cast({"ingested_at": pl.Datetime("us")}),
+        unchanged,
+        same_facts,
+    )
+
+
+def _check_coverage(
+    con: duckdb.DuckDBPyConnection, reports: pl.DataFrame, frames: Frames, keep: set[str]
+) -> None:
+    """Every loaded report either keeps its stored facts or has them in the frames."""
+    loaded = set(reports.filter(pl.col("status").is_in(["ok", "warning"]))["report_id"].to_list())
+    given = frames.tables["applications"]
+    if isinstance(given, pl.DataFrame):
+        provided = set(given["report_id"].unique().to_list())
+    else:
+        files = [str(p) for p in ([given] if isinstance(given, Path) else given)]
+        provided = (
+            {r[0] for r in con.execute("SELECT DISTINCT report_id FROM read_parquet(?)", [files]).fetchall()}
+            if files
+            else set()
+        )
+    missing = loaded - keep - provided
+    if missing:
+        raise StaleFrames(f"{len(missing)} reports have no facts in the frames (e.g. {min(missing)})")
+
+
+def unchanged_reports(db_path: Path, year: int, reports: pl.DataFrame) -> set[str]:
+    """Ids of ``reports`` rows (ok or warning) stored for ``year`` exactly as they are: their
+    facts need not be built, validated or written again."""
+    if not db_path.is_file():
+        return set()
+    loaded = reports.filter(pl.col("status").is_in(["ok", "warning"])).select(_REPORT_COLUMNS)
+    with connect(db_path, read_only=True) as con, registered(con, incoming=loaded):
+        rows = con.execute(
+            f"SELECT n.report_id FROM incoming AS n JOIN (FROM reports WHERE year = ?) AS o "
+            f"ON o.report_id = n.report_id AND {_SAME_FACTS}",
+            [year],
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+class StaleFrames(RuntimeError):
+    """The frames leave out facts of reports that are not stored as they are (the warehouse
+    changed since the frames were built): build them whole and load again."""
 
 
 _UNREADABLE = re.compile(r"newer version is unreadable: .*? \(sha256 [0-9a-f]{12}…, ingested [0-9-]+\)(; )?")
@@ -327,9 +413,8 @@ def _keep_last_good(con: duckdb.DuckDBPyConnection, year: int, reports: pl.DataF
 
 
 def _check_year(year: int, frames: Frames) -> None:
-    for table, frame in frames.tables.items():
-        scan = frame.lazy() if isinstance(frame, pl.DataFrame) else pl.scan_parquet(frame)
-        if scan.filter(pl.col("year") != year).select(pl.len()).collect().item():
+    for table in frames.tables:
+        if frames.scan(table).filter(pl.col("year") != year).select(pl.len()).collect().item():
             raise ValueError(f"{table}: rows of another year in the frames for {year}")
 
 
@@ -350,8 +435,14 @@ def load_year(
     *,
     record: LoadRecord | None = None,
     files: Path | None = None,
+    keep_facts_of: set[str] | None = None,
 ) -> LoadResult:
     """Replace every table's rows for ``year`` with ``frames``, all or nothing.
+
+    ``keep_facts_of``: report ids whose facts the frames leave out because they are stored as
+    they are (``unchanged_reports``); their stored facts stay and only the other reports' facts
+    are rewritten — a year with one new file writes one report's facts. Raises ``StaleFrames``
+    when a report that is not stored as it is has no facts in the frames.
 
     One transaction: if anything fails the previous rows stay exactly as they were. Loading the
     same frames twice changes nothing (``ingested_at`` is kept for unchanged report rows).
@@ -368,7 +459,7 @@ def load_year(
         remade = ensure_schema(con)
         con.begin()
         try:
-            reports, unchanged = _with_ingested_at(con, year, frames["reports"])
+            reports, unchanged, same_facts = _with_ingested_at(con, year, frames["reports"])
             # The year's report ids as a temporary table: lists of thousands of ids as query
             # parameters cost DuckDB's Python binding a failed module import per element.
             with registered(con, incoming_ids=reports.select("report_id", "status")):
@@ -394,21 +485,36 @@ def load_year(
                 ).fetchall()
             ]
             kept = _keep_last_good(con, year, reports)
+            # Facts that stay: the quarantined reports' (last good version) and, in a partial
+            # load, those of reports stored exactly as they are.
+            keep_facts = set(kept) | (same_facts & keep_facts_of if keep_facts_of is not None else set())
+            if keep_facts_of is not None:
+                _check_coverage(con, reports, frames, keep_facts)
+            with registered(
+                con,
+                keep_ids=pl.DataFrame({"report_id": sorted(keep_facts)}, schema={"report_id": pl.String()}),
+            ):
+                con.execute("CREATE OR REPLACE TEMP TABLE keep_facts AS SELECT report_id FROM keep_ids")
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE keep_rows AS SELECT unnest(?::VARCHAR[]) AS report_id",
+                    [kept],
+                )
             for table in _DELETE_ORDER:
-                if kept:
-                    con.execute(
-                        f"DELETE FROM {table} WHERE year = ? AND NOT list_contains(?, report_id)",
-                        [year, kept],
-                    )
-                else:
-                    con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+                keep = "keep_rows" if table == "reports" else "keep_facts"
+                con.execute(
+                    f"DELETE FROM {table} WHERE year = ? AND report_id NOT IN (SELECT report_id FROM {keep})",
+                    [year],
+                )
                 if moved:
                     con.execute(
                         f"DELETE FROM {table} WHERE year <> ? AND report_id IN (SELECT report_id FROM placed)",
                         [year],
                     )
             for table in reversed(_DELETE_ORDER):
-                insert_frame(con, table, reports if table == "reports" else frames[table])
+                if table == "reports":
+                    insert_frame(con, table, reports)
+                else:
+                    insert_frame(con, table, frames.tables[table], skip="keep_facts")
             agencies_changed = refresh_agencies(con, directory or AgencyDirectory())
             if remade or agencies_changed:
                 marts_years = [

@@ -100,37 +100,52 @@ class Frames:
     """One frame per warehouse table; a fact table may instead be a staged Parquet file
     (``stage_frames``), which the load inserts without reading it into memory."""
 
-    tables: dict[str, pl.DataFrame | Path]
+    tables: dict[str, pl.DataFrame | Path | list[Path]]
     duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         frame = self.tables[table]
-        return frame if isinstance(frame, pl.DataFrame) else pl.read_parquet(frame)
+        if isinstance(frame, pl.DataFrame):
+            return frame
+        if isinstance(frame, list) and not frame:
+            return pl.DataFrame(schema=SCHEMAS[table])
+        return pl.read_parquet(frame)
 
     def row_counts(self) -> dict[str, int]:
-        return {
-            t: df.height if isinstance(df, pl.DataFrame) else pl.scan_parquet(df).select(pl.len()).item()
-            for t, df in self.tables.items()
-        }
+        return {t: self.scan(t).select(pl.len()).collect().item() for t in self.tables}
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        frame = self.tables[table]
+        if isinstance(frame, pl.DataFrame):
+            return frame.lazy()
+        if isinstance(frame, list) and not frame:
+            return pl.LazyFrame(schema=SCHEMAS[table])
+        return pl.scan_parquet(frame)
 
 
-def stage_frames(frames: Frames, folder: Path) -> dict[str, Path]:
+def stage_frames(frames: Frames, folder: Path) -> dict[str, list[Path]]:
     """Write each table's frame to ``folder/<table>.parquet`` (the load reads them from there)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for table in frames.tables:
-        path = folder / f"{table}.parquet"
-        tmp = path.with_suffix(".tmp")
-        frames[table].write_parquet(tmp, compression="lz4", statistics=False)
-        tmp.replace(path)
-        out[table] = path
-    return out
+    return {table: [write_staged(frames[table], folder / f"{table}.parquet")] for table in frames.tables}
 
 
-def staged_frames(tables: dict[str, Path]) -> Frames:
+def staged_frames(tables: dict[str, list[Path]]) -> Frames:
     """Frames for ``load_year`` from staged files: reports in memory (the load reasons about its
     rows), the facts left on disk."""
-    return Frames({t: pl.read_parquet(p) if t == "reports" else p for t, p in tables.items()})
+    return Frames(
+        {
+            t: (pl.read_parquet(p) if p else pl.DataFrame(schema=SCHEMAS[t])) if t == "reports" else p
+            for t, p in tables.items()
+        }
+    )
+
+
+def write_staged(frame: pl.DataFrame, path: Path) -> Path:
+    """One staged Parquet file, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    frame.write_parquet(tmp, compression="lz4", statistics=False)
+    tmp.replace(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -181,14 +196,30 @@ def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
     )
 
 
-def frames_from_cache(
+@dataclass
+class ReportRows:
+    """A partition's ``reports`` frame (revisions settled) with each row's parse-cache key."""
+
+    frame: pl.DataFrame  # SCHEMAS["reports"] + key
+    duplicates: list[str]
+
+    @property
+    def reports(self) -> pl.DataFrame:
+        return self.frame.drop("key")
+
+    def loaded(self) -> pl.DataFrame:
+        """The rows that carry facts (ok or warning), with their keys."""
+        return self.frame.filter(pl.col("status").is_in(["ok", "warning"]))
+
+
+def report_rows(
     cache: ParseCache,
     entries: Iterable[FileEntry],
     manifest: dict[str, ManifestEntry] | None = None,
     directory: AgencyDirectory | None = None,
-) -> Frames:
-    """The five warehouse frames of ``entries``; rejected and superseded reports appear only in
-    ``reports``. Report rows are built per file; the facts come from the cache in one join."""
+) -> ReportRows:
+    """One ``reports`` row per file (a duplicate of another file's bytes is skipped and named),
+    agency resolved, revisions settled."""
     manifest = manifest or {}
     directory = directory or AgencyDirectory()
     entries = list(entries)
@@ -239,17 +270,31 @@ def frames_from_cache(
         )
         keys.append(entry.key)
     _settle_revisions(reports)
-    frame = _frame("reports", reports)
-    loaded = frame.with_columns(key=pl.Series(keys, dtype=pl.Int64())).filter(
-        pl.col("status").is_in(["ok", "warning"])
-    )
-    tables = {"reports": frame}
+    frame = _frame("reports", reports).with_columns(key=pl.Series(keys, dtype=pl.Int64()))
+    return ReportRows(frame, duplicates)
+
+
+def fact_frames(cache: ParseCache, loaded: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The fact frames of ``loaded`` report rows (with keys): one SQL join with the cache each."""
+    out = {}
     for table in FACT_TABLES:
         key_columns = ["report_id", "year"] if table == "checks" else ["report_id", "agency", "year"]
-        tables[table] = cache.facts(table, loaded.select("key", *key_columns), key_columns).cast(
+        out[table] = cache.facts(table, loaded.select("key", *key_columns), key_columns).cast(
             SCHEMAS[table]  # type: ignore[arg-type]
         )
-    return Frames(tables, duplicates)
+    return out
+
+
+def frames_from_cache(
+    cache: ParseCache,
+    entries: Iterable[FileEntry],
+    manifest: dict[str, ManifestEntry] | None = None,
+    directory: AgencyDirectory | None = None,
+) -> Frames:
+    """The five warehouse frames of ``entries``; rejected and superseded reports appear only in
+    ``reports``. Report rows are built per file; the facts come from the cache in one join."""
+    rows = report_rows(cache, entries, manifest, directory)
+    return Frames({"reports": rows.reports, **fact_frames(cache, rows.loaded())}, rows.duplicates)
 
 
 def build_frames(

@@ -78,10 +78,18 @@ def parse_date(text: str | None) -> date | None:
 class Manifest:
     entries: dict[str, ManifestEntry] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    _by_year: dict[int | None, dict[str, ManifestEntry]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def for_year(self, year: int) -> dict[str, ManifestEntry]:
         """Rows of the files in partition ``year`` (wherever the file lies)."""
-        return {p: e for p, e in self.entries.items() if e.partition() == year}
+        if self._by_year is None:  # one pass for every year: a national manifest has 10⁵ rows
+            by_year: dict[int | None, dict[str, ManifestEntry]] = {}
+            for path, entry in self.entries.items():
+                by_year.setdefault(entry.partition(), {})[path] = entry
+            self._by_year = by_year
+        return dict(self._by_year.get(year, {}))
 
 
 def _skipped(path: Path) -> bool:
@@ -232,12 +240,30 @@ def _normalise(raw_dir: Path, path: str) -> str | None:
     return pure.as_posix()
 
 
+_READ: dict[tuple[str, int, int, int], Manifest] = {}  # (path, size, mtime, inode) → parsed manifest
+
+
 def read_manifest(raw_dir: Path) -> Manifest:
-    """Read ``raw_dir/manifest.csv`` if present. Bad rows become problems, never exceptions."""
-    manifest = Manifest()
+    """Read ``raw_dir/manifest.csv`` if present. Bad rows become problems, never exceptions.
+
+    Parsed once per version of the file in a process (a run reads it from several steps, and a
+    national manifest has 10⁵ rows); callers must not modify the result."""
     file = raw_dir / MANIFEST
-    if not file.is_file():
-        return manifest
+    try:
+        stat = file.stat()
+    except OSError:
+        return Manifest()
+    if not S_ISREG(stat.st_mode):
+        return Manifest()
+    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _READ:
+        _READ.clear()  # only the current version is worth keeping
+        _READ[key] = _parse_manifest(raw_dir, file)
+    return _READ[key]
+
+
+def _parse_manifest(raw_dir: Path, file: Path) -> Manifest:
+    manifest = Manifest()
     reader, header, problem = read_csv(file)
     if reader is None:
         manifest.problems.append(problem or f"{MANIFEST}: unreadable; ignored")

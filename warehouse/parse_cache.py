@@ -205,6 +205,12 @@ def parse_file(
     return parsed_from_report(report, cache_key(digest, name, **hints), digest, size, folder_year)
 
 
+def parse_files(items: list[tuple[str, str, dict[str, Any]]]) -> list[ParsedFile]:
+    """``parse_file`` for several (path, name, hints) at once: one task for a worker, so the
+    per-task cost of the process pool is paid once per batch of small files, not per file."""
+    return [parse_file(path, name, **hints) for path, name, hints in items]
+
+
 # ---------------------------------------------------------------------------------- the cache
 def _create_sql() -> str:
     statements = [
