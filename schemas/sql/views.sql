@@ -85,7 +85,9 @@ WITH cells AS (
     SELECT a.report_id, a.agency, a.year, r.template, a.applicant_type, a.category, a.count,
            c."group", c."order"
     FROM applications AS a
-    JOIN agency_reports AS r USING (year, report_id)
+    -- agency in the join (a fact carries its report's agency): a question about one agency then
+    -- reads that agency's rows of agency_reports, not all of them
+    JOIN agency_reports AS r ON r.year = a.year AND r.report_id = a.report_id AND r.agency = a.agency
     JOIN categories AS c ON c.code = a.category
 ),
 printed_rows AS (
