@@ -36,6 +36,9 @@ CONFIG = {
 INLINING_ROW_LIMIT = 0
 
 
+WRITER_MEMORY = "1GB"
+
+
 class ExtensionMissing(RuntimeError):
     """The DuckLake extension package is not installed (run `make setup`)."""
 
@@ -94,7 +97,9 @@ def open_lake(
     published one's). ``snapshot`` opens the warehouse as it was at that snapshot (read-only).
     The data folder is given on every attach, so moving ``data/`` keeps the warehouse working.
     """
-    con = duckdb.connect(config=CONFIG)
+    # A writer stays within 1 GB (the ingest's whole process tree is to fit in 2 GB at national
+    # scale; DuckDB would otherwise cache up to 80 % of RAM); readers keep DuckDB's default.
+    con = duckdb.connect(config=CONFIG if read_only else CONFIG | {"memory_limit": WRITER_MEMORY})
     try:
         con.execute(f"LOAD {_literal(str(extension_file()))}")
         options = [f"DATA_PATH {_literal(str((files or data_path(catalog)).absolute()) + '/')}"]

@@ -32,7 +32,7 @@ from extract.report import REJECTED
 from warehouse.arrow import registered
 
 CACHE_VERSION = 1  # the layout of this file; a different one is discarded and rebuilt
-_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "memory_limit": "512MB"}
 
 META_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.Int64(),
