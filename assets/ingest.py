@@ -302,7 +302,11 @@ def extracted_reports(
             for raw in yf.files
         }
         known = cache.known_keys(key for _yf, _raw, key in keyed.values())
-        todo = [(yf, raw) for yf, raw, key in keyed.values() if key not in known]
+        todo, wanted = [], set(known)
+        for yf, raw, key in keyed.values():
+            if key not in wanted:  # the same bytes under the same hints twice: parsed once
+                wanted.add(key)
+                todo.append((yf, raw))
         context.log.info(
             f"{len(todo)} of {len(keyed)} files to extract ({len(keyed) - len(todo)} in the cache)"
         )

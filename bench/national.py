@@ -378,6 +378,15 @@ def render(res: Results) -> str:
     return "\n".join(out) + "\n"
 
 
+def read_section(path: Path, name: str = SECTION) -> str:
+    """The marked section ``name`` of ``path`` (with its markers), or ''."""
+    start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if start not in current or end not in current:
+        return ""
+    return start + current.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+
+
 def write_section(path: Path, text: str, name: str = SECTION) -> None:
     """Put ``text`` (a marked section) into ``path``, replacing the section of that name."""
     start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"

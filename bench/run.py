@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report
+from bench import national, report
 from bench.accuracy import real_documents, run_accuracy, score_real
 from bench.corpus import KINDS, build_corpus
 from bench.machine import Machine, load_average
@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+        # The national-scale section is make bench-national's: kept as it was.
+        kept = national.read_section(args.output)
+        args.output.write_text(text + (f"\n{kept}" if kept else ""), encoding="utf-8")
         _say(f"wrote {args.output}")
     wrong = sum(len(t.wrong) for t in [*accuracy.values(), *real_accuracy.values()])
     if wrong:  # a benchmark measures, it does not fail; but this figure must not go unseen

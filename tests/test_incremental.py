@@ -113,3 +113,14 @@ def test_parse_cache_survives_and_is_disposable(tmp_path: Path) -> None:
     again = run_ingest(raw_dir=raw, db_path=wh, force=True)
     assert again.years[2022].parsed == 2 and _content(wh) == before
     shutil.rmtree(tmp_path / "raw" / "2022")
+
+
+def test_the_same_bytes_twice_in_a_new_year_load_once(tmp_path: Path) -> None:
+    raw, wh = tmp_path / "raw", tmp_path / "wh.ducklake"
+    first, _second = write_raw(raw, 2022, ["甲局", "乙局"], seed=5)
+    shutil.copy(first, raw / "2022" / "copy.txt")  # parsed in the same run as its original
+    summary = run_ingest(raw_dir=raw, db_path=wh)
+    assert summary.success, summary.errors
+    assert summary.years[2022].parsed == 2 and len(summary.years[2022].duplicates) == 1
+    with db.connect(wh, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM applications").fetchone()[0] == 2 * 175  # type: ignore[index]

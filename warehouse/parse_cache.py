@@ -352,7 +352,9 @@ class ParseCache:
     def flush(self) -> None:
         if not self._buffer:
             return
-        batch, self._buffer = self._buffer, []
+        # One entry per key: two files with the same bytes and hints give the same entry.
+        batch = list({p.key: p for p in self._buffer}.values())
+        self._buffer = []
         now = datetime.now(UTC).replace(tzinfo=None)
         meta = pl.DataFrame(
             [
