@@ -31,7 +31,7 @@ from extract.api import PARSER_VERSION, extract_bytes
 from extract.report import REJECTED
 from warehouse.arrow import registered
 
-CACHE_VERSION = 1  # the layout of this file; a different one is discarded and rebuilt
+CACHE_VERSION = 2  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries)
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "memory_limit": "512MB"}
 
 META_SCHEMA: dict[str, pl.DataType] = {
