@@ -39,6 +39,7 @@ bench-national: setup
 # The Dagster UI with a persistent instance (run history, schedule and sensor state) under data/.
 dev: setup
 	mkdir -p data/dagster_home
+	test -f data/dagster_home/dagster.yaml || cp pipelines/dagster.yaml data/dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(UV) run dagster dev -w workspace.yaml
 
 # The warehouse is derived from data/raw: removing it (and its parse cache) costs one full ingest.

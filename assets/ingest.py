@@ -28,7 +28,7 @@ from extract.limits import MEMORY_MB, TIMEOUT_S
 from extract.pool import ExtractionFailure, ExtractionPool
 from schemas.models import MODELS, failure_rows
 from warehouse.agencies import AgencyDirectory, build_directory
-from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed
+from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed, stat_fingerprints
 from warehouse.db import (
     LoadRecord,
     LoadResult,
@@ -65,7 +65,9 @@ CONTINUITY_CHECK = "carryover_continuity"
 _COMMON: dict[str, Any] = {
     "partitions_def": years_partitions,
     # A backfill over 2019–2025 is one run: one process, one extractor warm-up, one writer.
-    "backfill_policy": dg.BackfillPolicy.single_run(),
+    # One year a run: each year's materialisation then carries its own data version (the
+    # fingerprint of its inputs), which Dagster compares to mark years stale.
+    "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     "group_name": GROUP,
 }
 _MAX_LISTED = 50  # markdown lists in metadata stay readable in the UI
@@ -79,6 +81,34 @@ def _md_list(lines: list[str], empty: str = "none") -> dg.MetadataValue:
     if len(lines) > _MAX_LISTED:
         shown.append(f"- … and {len(lines) - _MAX_LISTED} more")
     return dg.MetadataValue.md("\n".join(shown))
+
+
+# -------------------------------------------------------------------------------- report_files
+@dg.observable_source_asset(
+    partitions_def=years_partitions,
+    group_name=GROUP,
+    required_resource_keys={"paths"},
+    auto_observe_interval_minutes=30,
+    description="The report files of each year in the raw folder, as they are now: one data version per "
+    "year, the stat fingerprint of its files, manifest rows and agencies.csv (names, sizes, mtimes; "
+    "no file read). When it differs from the version raw_files last read, the year shows as stale.",
+)
+def report_files(context: dg.AssetExecutionContext) -> dg.DataVersionsByPartition:
+    return dg.DataVersionsByPartition(year_data_versions(context.resources.paths))
+
+
+def year_data_versions(paths: GongkaiPaths) -> dict[str, str]:
+    """year → stat fingerprint of every year present in the raw folder (within the partitions)."""
+    current = stat_fingerprints(paths.raw, agencies_file=paths.agencies, schema=schema_digest())
+    allowed = set(years_partitions.get_partition_keys())
+    return {str(y): fp for y, fp in current.items() if str(y) in allowed}
+
+
+def _data_version(context: dg.AssetExecutionContext, fingerprints: dict[str, str]) -> dg.DataVersion | None:
+    """A one-year run's data version: the fingerprint of that year's inputs. A run over several
+    years (a range backfill) records none: one version cannot stand for several years."""
+    keys = context.partition_keys
+    return dg.DataVersion(fingerprints[keys[0]]) if len(keys) == 1 and keys[0] in fingerprints else None
 
 
 # ----------------------------------------------------------------------------------- raw_files
@@ -116,7 +146,7 @@ class IngestConfig(dg.Config):
     force: bool = False  # reload every requested year even when its inputs are unchanged
 
 
-@dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, **_COMMON)
+@dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, deps=[report_files], **_COMMON)
 def raw_files(
     context: dg.AssetExecutionContext, config: IngestConfig, paths: GongkaiPaths
 ) -> dg.Output[dict[str, YearFiles]]:
@@ -195,7 +225,7 @@ def raw_files(
                 partition_key=key,
             )
     # Every figure is the partition's own (add_asset_metadata): a range run shows each year's.
-    return dg.Output(out)
+    return dg.Output(out, data_version=_data_version(context, {k: v.fingerprint for k, v in out.items()}))
 
 
 # ---------------------------------------------------------------------------- extracted_reports
@@ -342,7 +372,11 @@ def extracted_reports(
                 },
                 partition_key=key,
             )
-    return dg.Output(out)
+    return dg.Output(out, data_version=_data_version(context, _fingerprints(raw_files)))
+
+
+def _fingerprints(years: dict[str, YearFiles]) -> dict[str, str]:
+    return {k: v.fingerprint for k, v in years.items()}
 
 
 # ----------------------------------------------------------------------------- validated_frames
@@ -388,7 +422,10 @@ def validated_frames(
                 partition_key=key,
             )
     failures = [f | {"year": v.year} for v in out.values() for f in v.failures]
-    yield dg.Output(out)
+    yield dg.Output(
+        out,
+        data_version=_data_version(context, {k: v.source.fingerprint for k, v in out.items() if v.source}),
+    )
     yield dg.AssetCheckResult(
         check_name=PANDERA_CHECK,
         passed=not failures,
@@ -526,6 +563,9 @@ def warehouse_year(
         )
     failed, where, breaks = checks.failed, checks.where, checks.breaks
     return dg.MaterializeResult(
+        data_version=_data_version(
+            context, {k: v.source.fingerprint for k, v in validated_frames.items() if v.source}
+        ),
         check_results=[
             dg.AssetCheckResult(
                 check_name=IDENTITY_CHECK,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.ingest import ingest_assets
+from assets.ingest import ingest_assets, report_files
 from assets.partitions import years_partitions
 from assets.resources import GongkaiPaths, YearPickleIOManager
 from pipelines.schedules import JOB_NAME, nightly_ingest
@@ -24,7 +24,7 @@ def build_definitions(paths: GongkaiPaths | None = None) -> dg.Definitions:
     """Definitions bound to ``paths`` (default: GONGKAI_RAW / GONGKAI_DB, else data/)."""
     paths = paths or GongkaiPaths()
     return dg.Definitions(
-        assets=ingest_assets,
+        assets=[report_files, *ingest_assets],
         jobs=[ingest_job],
         schedules=[nightly_ingest],
         sensors=[raw_dir_sensor],

@@ -1,7 +1,7 @@
 """Run the Dagster ingest job in-process for some years and summarise what happened.
 
-The CLI calls ``run_ingest``; it needs no daemon and no webserver. Consecutive years go into
-one run (a partition range), like a single-run backfill.
+The CLI calls ``run_ingest``; it needs no daemon and no webserver. Each year is one run (as a
+backfill runs them), all published together at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from assets.ingest import PANDERA_CHECK
-from assets.partitions import partition_years, range_tags, year_ranges
+from assets.partitions import partition_years
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges, untouched_years
@@ -241,12 +241,14 @@ def run_ingest(
     # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
     # the build file, published whole onto the warehouse when the last run is done.
     with warehouse_build(paths.db, say), _instance() as instance:
-        for first, last in year_ranges(wanted):
-            span = str(first) if first == last else f"{first}–{last}"
+        # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
+        # materialisations carry that year's data version; all publish together, at the end.
+        for year in wanted:
+            first, last, span = year, year, str(year)
             say(f"ingesting {span} from {paths.raw}")
             result = job.execute_in_process(
                 instance=instance,
-                tags=range_tags(first, last),
+                partition_key=span,
                 run_config=_run_config(force),
                 raise_on_error=False,
             )

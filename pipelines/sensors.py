@@ -15,7 +15,7 @@ import json
 
 import dagster as dg
 
-from assets.partitions import partition_years, range_tags, year_ranges
+from assets.partitions import partition_years
 from assets.resources import GongkaiPaths
 from pipelines.schedules import JOB_NAME
 from warehouse.changes import stat_fingerprints
@@ -70,12 +70,10 @@ def raw_dir_sensor(context: dg.SensorEvaluationContext, paths: GongkaiPaths) -> 
     requested: dict[str, str | None] = json.loads(context.cursor) if context.cursor else {}
     changed = changed_years(loaded, requested, current)
     requests = []
-    for first, last in year_ranges(changed):
-        state = json.dumps(
-            {str(y): current.get(str(y), GONE) for y in range(first, last + 1)}, sort_keys=True
-        )
-        run_key = f"raw-{first}-{last}-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
-        requests.append(dg.RunRequest(run_key=run_key, tags=range_tags(first, last)))
+    for year in changed:  # one run per year: each year's materialisation carries its data version
+        state = current.get(str(year), GONE)
+        run_key = f"raw-{year}-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
+        requests.append(dg.RunRequest(run_key=run_key, partition_key=str(year)))
     if changed:
         context.log.info(f"raw folder changed for {', '.join(map(str, changed))}")
     cursor = requested | {str(y): current.get(str(y), GONE) for y in changed}

@@ -14,8 +14,6 @@ import pytest
 from test_warehouse_reports import write_raw
 
 from assets.partitions import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     partition_years,
     year_ranges,
     years_partitions,
@@ -29,8 +27,8 @@ from pipelines.sensors import raw_dir_sensor
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _range(request: dg.RunRequest) -> tuple[int, int]:
-    return int(request.tags[RANGE_START_TAG]), int(request.tags[RANGE_END_TAG])
+def _year(request: dg.RunRequest) -> int:
+    return int(request.partition_key or "0")
 
 
 def test_definitions_load() -> None:
@@ -46,8 +44,10 @@ def test_year_ranges() -> None:
     assert year_ranges([]) == []
 
 
-def _nightly(when: datetime, paths: GongkaiPaths) -> dg.RunRequest | dg.SkipReason:
-    return nightly_ingest(dg.build_schedule_context(scheduled_execution_time=when, resources={"paths": paths}))
+def _nightly(when: datetime, paths: GongkaiPaths) -> list[dg.RunRequest] | dg.SkipReason:
+    return nightly_ingest(
+        dg.build_schedule_context(scheduled_execution_time=when, resources={"paths": paths})
+    )
 
 
 def test_schedule_requests_current_and_previous_year(tmp_path: Path) -> None:
@@ -57,10 +57,10 @@ def test_schedule_requests_current_and_previous_year(tmp_path: Path) -> None:
     paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
     # 02:00 on 1 January in Shanghai is still 31 December in UTC: China time decides the year.
     when = datetime(2025, 1, 1, 2, 0, tzinfo=SHANGHAI)
-    request = _nightly(when, paths)
-    assert isinstance(request, dg.RunRequest)
-    assert _range(request) == (2024, 2025)
-    assert request.run_key == "nightly-2025-01-01"
+    requests = _nightly(when, paths)
+    assert isinstance(requests, list)
+    assert [_year(r) for r in requests] == [2024, 2025]  # one run a year: each carries its data version
+    assert [r.run_key for r in requests] == ["nightly-2025-01-01-2024", "nightly-2025-01-01-2025"]
     assert (
         nightly_ingest.cron_schedule == "0 2 * * *" and nightly_ingest.execution_timezone == "Asia/Shanghai"
     )
@@ -76,16 +76,16 @@ def test_schedule_skips_years_with_nothing_new(tmp_path: Path) -> None:
     skipped = _nightly(when, paths)
     assert isinstance(skipped, dg.SkipReason) and "nothing new for 2024–2025" in (skipped.skip_message or "")
     write_raw(raw, 2025, ["乙局"], seed=9)  # a late filing for 2025 only
-    request = _nightly(when, paths)
-    assert isinstance(request, dg.RunRequest) and _range(request) == (2025, 2025)
+    requests = _nightly(when, paths)
+    assert isinstance(requests, list) and [_year(r) for r in requests] == [2025]
 
 
 def test_schedule_never_asks_before_2019(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_raw(raw, 2019, ["甲局"])
     paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
-    request = _nightly(datetime(2019, 6, 1, 2, tzinfo=SHANGHAI), paths)
-    assert isinstance(request, dg.RunRequest) and _range(request) == (2019, 2019)
+    requests = _nightly(datetime(2019, 6, 1, 2, tzinfo=SHANGHAI), paths)
+    assert isinstance(requests, list) and [_year(r) for r in requests] == [2019]
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +112,14 @@ def test_sensor_requests_only_changed_years(tmp_path: Path, instance: dg.Dagster
     _tick = _ticker(instance, paths)
 
     first = _tick(None)  # no cursor: everything is new
-    assert [_range(r) for r in first.run_requests] == [(2020, 2021), (2023, 2023)]
+    assert [_year(r) for r in first.run_requests] == [2020, 2021, 2023]
     assert sorted(json.loads(first.cursor)) == ["2020", "2021", "2023"]
 
     assert _tick(first.cursor).run_requests == []  # nothing changed
 
     write_raw(raw, 2021, ["乙局"], seed=5)  # a new file in 2021
     changed = _tick(first.cursor)
-    assert [_range(r) for r in changed.run_requests] == [(2021, 2021)]
+    assert [_year(r) for r in changed.run_requests] == [2021]
 
     # A touched file (same name and size, new mtime) and a manifest row for 2023 count too.
     f2020 = next((raw / "2020").iterdir())
@@ -128,7 +128,7 @@ def test_sensor_requests_only_changed_years(tmp_path: Path, instance: dg.Dagster
         "path,agency,year\n2023/甲局_2023.txt,甲市甲局,2023\n", encoding="utf-8"
     )
     again = _tick(changed.cursor)
-    assert [_range(r) for r in again.run_requests] == [(2020, 2020), (2023, 2023)]
+    assert [_year(r) for r in again.run_requests] == [2020, 2023]
     # The same state asked twice yields the same run keys, so Dagster launches it once.
     assert [r.run_key for r in _tick(changed.cursor).run_requests] == [r.run_key for r in again.run_requests]
 
@@ -142,10 +142,12 @@ def test_sensor_reloads_a_removed_year(tmp_path: Path, instance: dg.DagsterInsta
     for f in (raw / "2022").iterdir():
         f.unlink()
     (raw / "2022").rmdir()
-    assert [_range(r) for r in _tick(cursor).run_requests] == [(2022, 2022)]
+    assert [_year(r) for r in _tick(cursor).run_requests] == [2022]
 
 
-def test_sensor_asks_nothing_the_warehouse_already_holds(tmp_path: Path, instance: dg.DagsterInstance) -> None:
+def test_sensor_asks_nothing_the_warehouse_already_holds(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     raw = tmp_path / "raw"
     for year in (2021, 2022):
         write_raw(raw, year, ["甲局"], seed=year)
@@ -155,7 +157,7 @@ def test_sensor_asks_nothing_the_warehouse_already_holds(tmp_path: Path, instanc
     assert _tick(None).run_requests == []  # switched on after an ingest: nothing to do
     f2022 = next((raw / "2022").iterdir())
     os.utime(f2022, (1_700_000_000, 1_700_000_000))  # touched: asked once, the run finds same bytes
-    assert [_range(r) for r in _tick(None).run_requests] == [(2022, 2022)]
+    assert [_year(r) for r in _tick(None).run_requests] == [2022]
     summary = run_ingest([2022], raw_dir=raw, db_path=paths.db)
     assert summary.years[2022].loaded and summary.years[2022].parsed == 0  # same bytes: no parse
     assert _tick(None).run_requests == []  # the run recorded the touched state

@@ -248,3 +248,40 @@ def test_synthetic_corpus_ingests_cleanly(tmp_path: Path) -> None:
     for year in summary.years.values():
         assert year.validation_failures == [] and year.loaded
         assert year.rows["reports"] + len(year.duplicates) == year.files
+
+
+def test_each_year_carries_the_fingerprint_of_its_inputs_as_data_version(tmp_path: Path) -> None:
+    raw, db = tmp_path / "raw", tmp_path / "w.ducklake"
+    write_raw(raw, 2021, ["甲局"], seed=1)
+    write_raw(raw, 2022, ["甲局"], seed=2)
+    for year in ("2021", "2022"):
+        assert _materialize(raw, db, partition_key=year).success
+    instance = _instance()
+
+    def version(asset: str, year: str) -> str:
+        record = instance.get_latest_data_version_record(dg.AssetKey(asset), partition_key=year)
+        assert record is not None and record.asset_materialization is not None
+        return record.asset_materialization.tags["dagster/data_version"]
+
+    loaded = dict(query(db, "SELECT year::VARCHAR, fingerprint FROM loads"))
+    for year in ("2021", "2022"):
+        assert {version(a, year) for a in ("raw_files", "warehouse_year")} == {loaded[year]}
+    # A changed file in 2022: a new version for 2022 only.
+    write_raw(raw, 2022, ["乙局"], seed=3)
+    assert _materialize(raw, db, partition_key="2022").success
+    assert version("warehouse_year", "2022") != loaded["2022"]
+    assert version("warehouse_year", "2021") == loaded["2021"]
+
+
+def test_report_files_observes_each_year_without_reading_files(tmp_path: Path) -> None:
+    from assets.ingest import year_data_versions
+
+    raw = tmp_path / "raw"
+    write_raw(raw, 2021, ["甲局"], seed=1)
+    write_raw(raw, 2022, ["甲局"], seed=2)
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
+    before = year_data_versions(paths)
+    assert sorted(before) == ["2021", "2022"]
+    write_raw(raw, 2022, ["乙局"], seed=3)
+    after = year_data_versions(paths)
+    assert after["2021"] == before["2021"] and after["2022"] != before["2022"]

@@ -36,7 +36,7 @@ CONFIG = {
 INLINING_ROW_LIMIT = 0
 
 
-WRITER_MEMORY = "1GB"
+WRITER_MEMORY = "768MB"
 
 
 class ExtensionMissing(RuntimeError):
@@ -97,7 +97,7 @@ def open_lake(
     published one's). ``snapshot`` opens the warehouse as it was at that snapshot (read-only).
     The data folder is given on every attach, so moving ``data/`` keeps the warehouse working.
     """
-    # A writer stays within 1 GB (the ingest's whole process tree is to fit in 2 GB at national
+    # A writer stays within 768 MB (the ingest's whole process tree is to fit in 2 GB at national
     # scale; DuckDB would otherwise cache up to 80 % of RAM); readers keep DuckDB's default.
     con = duckdb.connect(config=CONFIG if read_only else CONFIG | {"memory_limit": WRITER_MEMORY})
     try:

@@ -32,7 +32,7 @@ from extract.report import REJECTED
 from warehouse.arrow import registered
 
 CACHE_VERSION = 2  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries)
-_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "memory_limit": "512MB"}
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "memory_limit": "256MB"}
 
 META_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.Int64(),
