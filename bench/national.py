@@ -192,8 +192,7 @@ def grow(source: Path, target: Path, copies: int) -> tuple[float, int, int]:
     for agency, region, level in query(source, "SELECT agency, region, level FROM agencies"):
         for k in range(copies):
             name = agency if k == 0 else f"{agency}（第{k}副本）"
-            directory.entries[name] = AgencyEntry(name, region=region, level=level)
-            directory._add_name(name, name, "bench")
+            directory.add(AgencyEntry(name, region=region, level=level, source="manifest"), "bench")
     years = [y for (y,) in query(source, "SELECT DISTINCT year FROM reports ORDER BY 1")]
     staging = target.parent / "grow-staging"
     staging.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,15 @@ def test_an_incremental_run_equals_a_full_rebuild(tmp_path: Path) -> None:
     assert run_ingest(raw_dir=raw, db_path=fresh).success
     assert _content(wh) == _content(fresh)
 
+    # Same agencies, one report edited: only that agency's mart rows are computed again.
+    edited_2021 = sorted((raw / "2021").glob("synth_*"))[1]
+    edited_2021.write_bytes(edited_2021.read_bytes() + "\n（完）\n".encode())
+    third = run_ingest(raw_dir=raw, db_path=wh)
+    assert third.years[2021].loaded and third.years[2021].parsed == 1
+    fresh2 = tmp_path / "fresh2.ducklake"
+    assert run_ingest(raw_dir=raw, db_path=fresh2).success
+    assert _content(wh) == _content(fresh2)
+
 
 def test_only_changed_reports_have_their_facts_rewritten(tmp_path: Path) -> None:
     raw, wh = tmp_path / "raw", tmp_path / "wh.ducklake"
@@ -124,3 +133,25 @@ def test_the_same_bytes_twice_in_a_new_year_load_once(tmp_path: Path) -> None:
     assert summary.years[2022].parsed == 2 and len(summary.years[2022].duplicates) == 1
     with db.connect(wh, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM applications").fetchone()[0] == 2 * 175  # type: ignore[index]
+
+
+def test_an_agency_directory_edit_reloads_like_a_rebuild(tmp_path: Path) -> None:
+    raw, wh = tmp_path / "raw", tmp_path / "wh.ducklake"
+    write_raw(raw, 2021, ["甲局", "乙局", "乙局办公室"], seed=1)
+    write_raw(raw, 2022, ["甲局", "乙局"], seed=2)
+    agencies = tmp_path / "agencies.csv"  # beside the raw folder: the default directory
+    agencies.write_text("agency,aliases,region,level\n甲局,,某省/某市,\n", encoding="utf-8")
+    assert run_ingest(raw_dir=raw, db_path=wh).success
+    # A new region for 甲局, and 乙局办公室 declared another name of 乙局.
+    agencies.write_text(
+        "agency,aliases,region,level\n甲局,,某省/另一市/某县,\n乙局,乙局办公室,某省,\n", encoding="utf-8"
+    )
+    again = run_ingest(raw_dir=raw, db_path=wh)
+    assert again.success and all(y.loaded and y.parsed == 0 for y in again.years.values())
+    fresh = tmp_path / "fresh" / "wh.ducklake"  # the same raw folder, so the same agencies.csv
+    assert run_ingest(raw_dir=raw, db_path=fresh).success
+    assert _content(wh) == _content(fresh)
+    with db.connect(wh, read_only=True) as con:
+        assert con.execute(
+            "SELECT DISTINCT region FROM agency_year_metrics WHERE agency = '甲局'"
+        ).fetchall() == [("某省/另一市/某县",)]

@@ -75,6 +75,11 @@ class AgencyDirectory:
             return
         self._index[key] = canonical
 
+    def add(self, entry: AgencyEntry, where: str = "code") -> None:
+        """Add a canonical agency (its own name resolves to it)."""
+        self.entries[entry.agency] = entry
+        self._add_name(entry.agency, entry.agency, where)
+
     def resolve(self, name: str) -> str:
         """The canonical name for ``name`` (itself when no source knows it)."""
         return self._index.get(name_key(name), name)

@@ -235,10 +235,12 @@ def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     ).fetchone()[0]
 
 
-def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> bool:
+def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> int:
     """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every report's names.
 
-    Returns True when the agency table changed (every year's marts carry regions and levels)."""
+    The agencies whose row changed (added, removed, new region or level) are left in the
+    temporary table ``changed_agency_rows``: their metrics rows of every year carry those
+    regions and levels. Returns how many."""
     seen = con.execute(
         "SELECT DISTINCT agency, coalesce(agency_printed, agency) FROM reports ORDER BY ALL"
     ).fetchall()
@@ -258,7 +260,11 @@ def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory)
         schema=_ALIAS_SCHEMA,
         orient="row",
     )
-    changed = False
+    with registered(con, incoming=agencies):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE changed_agency_rows AS SELECT DISTINCT agency FROM ("
+            "(FROM agencies EXCEPT FROM incoming) UNION ALL (FROM incoming EXCEPT FROM agencies))"
+        )
     for table, frame in (("agencies", agencies), ("agency_aliases", aliases)):
         before = _table_digest(con, table)
         with registered(con, incoming=frame):
@@ -269,8 +275,7 @@ def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory)
             continue
         con.execute(f"DELETE FROM {table}")
         insert_frame(con, table, frame)
-        changed |= table == "agencies"
-    return changed
+    return con.execute("SELECT count(*) FROM changed_agency_rows").fetchone()[0]  # type: ignore[index]
 
 
 @dataclass(frozen=True)
@@ -466,6 +471,9 @@ def load_year(
         con.begin()
         try:
             reports, unchanged, same_facts = _with_ingested_at(con, year, frames["reports"])
+            # The year's report rows as they were: the agencies whose rows change are the only
+            # ones whose per-agency mart rows need computing again.
+            con.execute("CREATE OR REPLACE TEMP TABLE rows_before AS FROM reports WHERE year = ?", [year])
             # The year's report ids as a temporary table: lists of thousands of ids as query
             # parameters cost DuckDB's Python binding a failed module import per element.
             with registered(con, incoming_ids=reports.select("report_id", "status")):
@@ -522,13 +530,30 @@ def load_year(
                 else:
                     insert_frame(con, table, frames.tables[table], skip="keep_facts")
             agencies_changed = refresh_agencies(con, directory or AgencyDirectory())
-            if remade or agencies_changed:
-                marts_years = [
-                    r[0] for r in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()
-                ]
+            every_year = [
+                r[0] for r in con.execute("SELECT DISTINCT year FROM reports ORDER BY 1").fetchall()
+            ]
+            if remade:  # new views and marts: everything computed afresh
+                marts_years = every_year
+                refresh_marts(con, every_year)
             else:
-                marts_years = sorted({year, *(old for _rid, old in moved)})
-            refresh_marts(con, marts_years)
+                old_years = sorted({old for _rid, old in moved} - {year})
+                refresh_marts(con, old_years)  # a moved report's old year, whole
+                # This year: the agencies whose report rows changed, or whose own row did.
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE changed_agencies AS SELECT DISTINCT agency FROM ("
+                    "(FROM rows_before EXCEPT FROM reports WHERE year = $1) UNION ALL "
+                    "(FROM reports WHERE year = $1 EXCEPT FROM rows_before)) "
+                    "UNION SELECT agency FROM changed_agency_rows",
+                    [year],
+                )
+                refresh_marts(con, [year], agencies="changed_agencies")
+                # Other years: only where an agency's region or level changed.
+                others = (
+                    [y for y in every_year if y != year and y not in old_years] if agencies_changed else []
+                )
+                refresh_marts(con, others, agencies="changed_agency_rows")
+                marts_years = sorted({year, *old_years, *others})
             con.execute("DELETE FROM loads WHERE year = ?", [year])
             if record is not None:
                 con.execute(

@@ -1,8 +1,9 @@
 """Marts: tables computed per year at load time from the hidden views ``_<mart>_query``.
 
 A mart row of year Y depends only on year Y's facts and the agency table (regions, levels), so a
-load recomputes its own year's rows (every year's when the agencies changed), in the load's
-transaction: readers never see facts and marts of different loads.
+load recomputes its own year's rows — of the per-agency marts only those of agencies whose
+reports changed — and every year's when the agency table changed, in the load's transaction:
+readers never see facts and marts of different loads.
 """
 
 from __future__ import annotations
@@ -20,14 +21,39 @@ _ORDER = {
 }
 
 
-def refresh_marts(con: duckdb.DuckDBPyConnection, years: list[int]) -> None:
-    """Replace the rows of ``years`` in every mart (inside the caller's transaction)."""
+# Marts with one row per agency-year: a load that changes a few agencies' reports recomputes
+# only their rows; the others are aggregates over a whole year, recomputed from the former.
+PER_AGENCY = ("agency_reports", "agency_year_metrics")
+MAX_LISTED_AGENCIES = 2000
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def refresh_marts(con: duckdb.DuckDBPyConnection, years: list[int], *, agencies: str | None = None) -> None:
+    """Replace the rows of ``years`` in every mart (inside the caller's transaction).
+
+    ``agencies``: a (temporary) table of the agencies whose report rows changed; then only their
+    rows of the per-agency marts are computed again (one new file among 20,000: one agency)."""
     if not years:
         return
+    only_agencies = ""
+    if agencies:
+        names = [r[0] for r in con.execute(f"SELECT agency FROM {agencies} ORDER BY 1").fetchall()]
+        if len(names) > MAX_LISTED_AGENCIES:
+            agencies = None  # so many: the whole years are as quick
+        else:
+            # Literals, not a subquery: a constant filter reaches the Parquet scans (files are
+            # sorted by agency), a semi-join would read every fact of the year.
+            only_agencies = (
+                " AND agency IN (" + ", ".join(_literal(n) for n in names) + ")" if names else " AND false"
+            )
     for mart in MARTS:
-        con.execute(f"DELETE FROM {mart} WHERE list_contains(?, year)", [years])
+        only = only_agencies if agencies and mart in PER_AGENCY else ""
+        con.execute(f"DELETE FROM {mart} WHERE list_contains(?, year){only}", [years])
         con.execute(
-            f"INSERT INTO {mart} SELECT * FROM _{mart}_query WHERE list_contains(?, year) "
+            f"INSERT INTO {mart} SELECT * FROM _{mart}_query WHERE list_contains(?, year){only} "
             f"ORDER BY year, {_ORDER[mart]}",
             [years],
         )
