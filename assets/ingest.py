@@ -609,14 +609,15 @@ class _Findings:
 # passed = false, written so that only the years concerned are read (the view's first-year
 # bookkeeping reads every year). {years}: the loaded years; their next years refer to them too.
 _CONTINUITY_BREAKS = """
-WITH over AS (
-    SELECT agency, year, count FROM applications_comparable
-    WHERE category = 'carried_over' AND applicant_type = 'total' AND year IN ({current})
+WITH current_cells AS (  -- the printed total column of each agency-year's current report
+    SELECT a.agency, a.year, a.category, a.count
+    FROM applications AS a
+    JOIN agency_reports AS r ON r.year = a.year AND r.report_id = a.report_id AND r.agency = a.agency
+    WHERE a.applicant_type = 'total' AND a.year IN ({years})
+      AND a.category IN ('carried_over', 'carried_forward')
 ),
-forward AS (
-    SELECT agency, year, count FROM applications_comparable
-    WHERE category = 'carried_forward' AND applicant_type = 'total' AND year IN ({previous})
-)
+over AS (SELECT agency, year, count FROM current_cells WHERE category = 'carried_over' AND year IN ({current})),
+forward AS (SELECT agency, year, count FROM current_cells WHERE category = 'carried_forward' AND year IN ({previous}))
 SELECT o.agency, o.year, o.count, f.count
 FROM over AS o JOIN forward AS f ON f.agency = o.agency AND f.year = o.year - 1
 WHERE o.count <> f.count
@@ -649,11 +650,12 @@ def _check_findings(db: Path, years: list[int]) -> _Findings:
             "SELECT source_path, rule, subject, expected, actual FROM identity_failures "
             f"WHERE year IN ({listed}) ORDER BY source_path, rule, subject"
         ).fetchall()
-        following = ", ".join(str(int(y)) for y in sorted({*years, *(y + 1 for y in years)}))
+        current = sorted({*years, *(y + 1 for y in years)})
         breaks = con.execute(
             _CONTINUITY_BREAKS.format(
-                current=following,
-                previous=", ".join(str(int(y) - 1) for y in sorted({*years, *(y + 1 for y in years)})),
+                years=", ".join(str(int(y)) for y in sorted({*current, *(y - 1 for y in current)})),
+                current=", ".join(str(int(y)) for y in current),
+                previous=", ".join(str(int(y) - 1) for y in current),
             )
         ).fetchall()
     return _Findings(rows, sum(failed_per_year.values()), where, breaks, failed_per_year)

@@ -95,7 +95,7 @@ def schema_digest() -> str:
 # Fact and mart tables are stored one folder per year: a year's reload replaces whole files.
 PARTITIONED = (*TABLES, "agency_reports", "agency_year_metrics", "group_year_metrics", "agency_rankings")
 _VIEW_NAME = re.compile(r"CREATE OR REPLACE VIEW (\w+)", re.I)
-_MART_NAME = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) AS FROM _\w+_query", re.I)
+_MART_NAME = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) AS FROM _\w+", re.I)
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> bool:

@@ -1,4 +1,5 @@
-"""Marts: tables computed per year at load time from the hidden views ``_<mart>_query``.
+"""Marts: tables computed per year at load time from the hidden views ``_<mart>_query`` (and the
+table macro ``_agency_year_metrics_for(years)``).
 
 A mart row of year Y depends only on year Y's facts and the agency table (regions, levels), so a
 load recomputes its own year's rows — of the per-agency marts only those of agencies whose
@@ -24,6 +25,9 @@ _ORDER = {
 # Marts with one row per agency-year: a load that changes a few agencies' reports recomputes
 # only their rows; the others are aggregates over a whole year, recomputed from the former.
 PER_AGENCY = ("agency_reports", "agency_year_metrics")
+# Where each mart's rows come from: a hidden view, or a table macro that filters the years
+# itself (its parts are grouped and joined before a filter on the result could reach a scan).
+_SOURCE = {"agency_year_metrics": "_agency_year_metrics_for([{years}])"}
 MAX_LISTED_AGENCIES = 2000
 
 
@@ -49,11 +53,12 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, years: list[int], *, agencies:
             only_agencies = (
                 " AND agency IN (" + ", ".join(_literal(n) for n in names) + ")" if names else " AND false"
             )
+    listed = ", ".join(str(int(y)) for y in years)  # whole numbers: literals reach the scans
     for mart in MARTS:
         only = only_agencies if agencies and mart in PER_AGENCY else ""
-        con.execute(f"DELETE FROM {mart} WHERE list_contains(?, year){only}", [years])
+        source = _SOURCE.get(mart, f"_{mart}_query").format(years=listed)
+        con.execute(f"DELETE FROM {mart} WHERE year IN ({listed}){only}")
         con.execute(
-            f"INSERT INTO {mart} SELECT * FROM _{mart}_query WHERE list_contains(?, year){only} "
-            f"ORDER BY year, {_ORDER[mart]}",
-            [years],
+            f"INSERT INTO {mart} SELECT * FROM {source} WHERE year IN ({listed}){only} "
+            f"ORDER BY year, {_ORDER[mart]}"
         )

@@ -133,7 +133,9 @@ LEFT JOIN applications_comparable AS prev
 -- ------------------------------------------------------------------------------ metrics
 -- One row per loaded agency-year: the counts, and every ratio beside the counts it is made of.
 -- A zero denominator gives NULL, so does a blank cell in a numerator or denominator.
-CREATE OR REPLACE VIEW _agency_year_metrics_query AS
+-- A table macro, not a view: the years are filtered inside every part, where the scans see them
+-- (a filter on a view's result stops at its LEFT JOINs and CTEs, and read every year's facts).
+CREATE OR REPLACE MACRO _agency_year_metrics_for(years) AS TABLE
 WITH totals AS (
     SELECT
         year,
@@ -157,7 +159,7 @@ WITH totals AS (
         max(count) FILTER (WHERE category = 'withheld_enforcement_file')  AS withheld_enforcement_file,
         max(count) FILTER (WHERE category = 'withheld_inquiry')           AS withheld_inquiry
     FROM applications_comparable
-    WHERE applicant_type = 'total'
+    WHERE applicant_type = 'total' AND list_contains(years, year)
     GROUP BY year, report_id
 ),
 legal_persons AS (  -- new requests from the five 法人或其他组织 columns; NULL if one is blank
@@ -165,7 +167,7 @@ legal_persons AS (  -- new requests from the five 法人或其他组织 columns;
            CASE WHEN count(a.count) = count(*) THEN sum(a.count)::BIGINT END AS legal_person_requests
     FROM applications AS a
     JOIN applicant_types AS t ON t.code = a.applicant_type
-    WHERE a.category = 'new_received' AND t."group" = 'legal_person'
+    WHERE a.category = 'new_received' AND t."group" = 'legal_person' AND list_contains(years, a.year)
     GROUP BY a.year, a.report_id
 ),
 appeal_counts AS (
@@ -185,6 +187,7 @@ appeal_counts AS (
         max(count) FILTER (WHERE proceeding = 'litigation_after_reconsideration' AND outcome = 'pending')
             AS lawsuits_after_reconsideration_pending
     FROM appeals
+    WHERE list_contains(years, year)
     GROUP BY year, report_id
 ),
 counts AS (
@@ -209,7 +212,7 @@ counts AS (
     LEFT JOIN totals AS t ON t.year = r.year AND t.report_id = r.report_id
     LEFT JOIN legal_persons AS lp ON lp.year = r.year AND lp.report_id = r.report_id
     LEFT JOIN appeal_counts AS ap ON ap.year = r.year AND ap.report_id = r.report_id
-    WHERE r.status IN ('ok', 'warning')
+    WHERE r.status IN ('ok', 'warning') AND list_contains(years, r.year)
 )
 SELECT
     *,
@@ -237,7 +240,7 @@ SELECT
         AS litigation_after_reconsideration_correction_rate,
     lawsuits_corrected / nullif(lawsuits_decided, 0)                 AS litigation_correction_rate
 FROM counts;
-CREATE TABLE IF NOT EXISTS agency_year_metrics AS FROM _agency_year_metrics_query LIMIT 0;
+CREATE TABLE IF NOT EXISTS agency_year_metrics AS FROM _agency_year_metrics_for([]::INTEGER[]) LIMIT 0;
 
 -- Every metric of agency_year_metrics as (metric, value) with last year's value for the same agency.
 CREATE OR REPLACE VIEW metrics_yoy AS
