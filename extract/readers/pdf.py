@@ -139,24 +139,30 @@ def _pdfium():  # imported lazily: the text-only paths of the package do not nee
 
 def _glyphs(page, pdfium_c, height: float) -> list[Glyph]:
     textpage = page.get_textpage()
+    # pdfium's functions bound once: this loop runs for every character of every page.
+    get_unicode = pdfium_c.FPDFText_GetUnicode
+    is_generated = pdfium_c.FPDFText_IsGenerated
+    get_char_box = pdfium_c.FPDFText_GetCharBox
+    get_loose_box = pdfium_c.FPDFText_GetLooseCharBox
     try:
         raw = textpage.raw
         count = textpage.count_chars()
         rect = pdfium_c.FS_RECTF()
         tight = [ctypes.c_double() for _ in range(4)]
+        tl, tr, tb, tt = tight
         tight_refs = [ctypes.byref(v) for v in tight]
         out: list[Glyph] = []
         for i in range(count):
-            code = pdfium_c.FPDFText_GetUnicode(raw, i)
+            code = get_unicode(raw, i)
             if code < 32 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
                 continue
             char = chr(code)
-            if char.isspace() or pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
+            if char.isspace() or is_generated(raw, i) == 1:
                 continue  # spacing is rebuilt from positions; generated spaces/newlines are pdfium's guesses
-            if not pdfium_c.FPDFText_GetCharBox(raw, i, *tight_refs):
+            if not get_char_box(raw, i, *tight_refs):
                 continue
-            t_left, t_right, t_bottom, t_top = (v.value for v in tight)
-            if not pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect):
+            t_left, t_right, t_bottom, t_top = tl.value, tr.value, tb.value, tt.value
+            if not get_loose_box(raw, i, rect):
                 continue
             left, right, bottom, top = rect.left, rect.right, rect.bottom, rect.top
             t_w, t_h = t_right - t_left, t_top - t_bottom
@@ -393,10 +399,14 @@ def _grid(group: list[Segment]) -> Grid | None:
         # table: its text stays narrative.
         return None
 
-    def ruled(lines: list[Segment], pos: float, a: float, b: float) -> bool:
-        # A boundary exists where a ruling at ``pos`` covers the middle of the span a..b.
+    # The rulings lying on each grid line, found once (the cell loop below asks for them often).
+    on_x = {x: [s for s in vs if abs(s.pos - x) <= _SNAP] for x in xs}
+    on_y = {y: [s for s in hs if abs(s.pos - y) <= _SNAP] for y in ys}
+
+    def ruled(lines: list[Segment], a: float, b: float) -> bool:
+        # A boundary exists where a ruling on that grid line covers the middle of the span a..b.
         mid = (a + b) / 2
-        return any(abs(s.pos - pos) <= _SNAP and s.start - _SNAP <= mid <= s.end + _SNAP for s in lines)
+        return any(s.start - _SNAP <= mid <= s.end + _SNAP for s in lines)
 
     rows, cols = len(ys) - 1, len(xs) - 1
     parent = {(i, j): (i, j) for i in range(rows) for j in range(cols)}
@@ -409,9 +419,9 @@ def _grid(group: list[Segment]) -> Grid | None:
 
     for i in range(rows):
         for j in range(cols):
-            if j + 1 < cols and not ruled(vs, xs[j + 1], ys[i], ys[i + 1]):
+            if j + 1 < cols and not ruled(on_x[xs[j + 1]], ys[i], ys[i + 1]):
                 parent[find((i, j + 1))] = find((i, j))
-            if i + 1 < rows and not ruled(hs, ys[i + 1], xs[j], xs[j + 1]):
+            if i + 1 < rows and not ruled(on_y[ys[i + 1]], xs[j], xs[j + 1]):
                 parent[find((i + 1, j))] = find((i, j))
     ids: dict[tuple[int, int], int] = {}
     cell_of: dict[tuple[int, int], int] = {}
@@ -431,16 +441,16 @@ def _grid(group: list[Segment]) -> Grid | None:
 def _lines(glyphs: list[Glyph]) -> list[Line]:
     """Glyphs grouped into printed lines by vertical overlap, each sorted left to right."""
     lines: list[list[Glyph]] = []
-    for g in sorted(glyphs, key=lambda g: (g.cy, g.x0)):
+    top = bottom = 0.0  # the current line's extent, kept as glyphs join it
+    for g in sorted(glyphs, key=lambda g: (g.top + g.bottom, g.x0)):  # by centre, as cy
         if lines:
-            last = lines[-1]
-            top = min(x.top for x in last)
-            bottom = max(x.bottom for x in last)
             overlap = min(bottom, g.bottom) - max(top, g.top)
             if overlap > 0.5 * min(bottom - top, g.bottom - g.top):
-                last.append(g)
+                lines[-1].append(g)
+                top, bottom = min(top, g.top), max(bottom, g.bottom)
                 continue
         lines.append([g])
+        top, bottom = g.top, g.bottom
     return [Line(sorted(line, key=lambda g: g.x0)) for line in lines]
 
 
