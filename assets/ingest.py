@@ -29,6 +29,7 @@ from extract.pool import ExtractionFailure, ExtractionPool
 from schemas.models import MODELS, failure_rows
 from warehouse.agencies import AgencyDirectory, build_directory
 from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed, stat_fingerprints
+from warehouse.corrections import correct_year, read_corrections
 from warehouse.db import (
     LoadRecord,
     LoadResult,
@@ -99,7 +100,7 @@ def report_files(context: dg.AssetExecutionContext) -> dg.DataVersionsByPartitio
 
 def year_data_versions(paths: GongkaiPaths) -> dict[str, str]:
     """year → stat fingerprint of every year present in the raw folder (within the partitions)."""
-    current = stat_fingerprints(paths.raw, agencies_file=paths.agencies, schema=schema_digest())
+    current = stat_fingerprints(paths.raw, side_files=paths.side_files, schema=schema_digest())
     allowed = set(years_partitions.get_partition_keys())
     return {str(y): fp for y, fp in current.items() if str(y) in allowed}
 
@@ -167,7 +168,7 @@ def raw_files(
     with writer_lock(paths.db, context.log.info), ParseCache(paths.cache) as cache:
         for key in context.partition_keys:
             year = int(key)
-            scan = scan_hashed(paths.raw, year, manifest, cache, paths.agencies, schema)
+            scan = scan_hashed(paths.raw, year, manifest, cache, paths.side_files, schema)
             files, hashed = scan.files, scan.hashed
             entries = manifest.for_year(year)
             present = {f.relative for f in files}
@@ -180,7 +181,7 @@ def raw_files(
                     if path not in present
                 ]
             )
-            fingerprint = content_fingerprint(files, entries, paths.agencies, schema)
+            fingerprint = content_fingerprint(files, entries, paths.side_files, schema)
             previous = loaded.get(year)
             up_to_date = not config.force and previous is not None and previous.fingerprint == fingerprint
             out[key] = YearFiles(
@@ -446,17 +447,25 @@ def _stage_year(
     cache: ParseCache, extracted: ExtractedYear, paths: GongkaiPaths, key: str, *, full: bool
 ) -> StagedYear:
     rows = report_rows(cache, extracted.entries, extracted.manifest, directory(paths))
-    reports = rows.reports
+    # Corrections by people: the reports they name get their facts corrected (and are never kept
+    # as stored: their warnings carry the corrections, so a changed line reloads them).
+    fixes = correct_year(read_corrections(paths.corrections), rows.frame, lambda r: fact_frames(cache, r))
+    reports = fixes.reports.drop("key")
     failures = failure_rows("reports", MODELS["reports"], reports)
-    kept = set() if full else unchanged_reports(paths.db, extracted.year, reports)
-    needed = rows.loaded().filter(~pl.col("report_id").is_in(sorted(kept)))
+    kept = set() if full else unchanged_reports(paths.db, extracted.year, reports) - fixes.corrected
+    needed = fixes.reports.filter(
+        pl.col("status").is_in(["ok", "warning"]) & ~pl.col("report_id").is_in(sorted(kept | fixes.corrected))
+    )
     folder = paths.io_dir / "staged" / key
     shutil.rmtree(folder, ignore_errors=True)
     tables: dict[str, list[Path]] = {"reports": [write_staged(reports, folder / "reports.parquet")]}
-    tables |= {t: [] for t in FACT_TABLES}
-    counts = {"reports": reports.height} | dict.fromkeys(FACT_TABLES, 0)
-    for n, chunk in enumerate(needed.iter_slices(STAGE_REPORTS)):
-        for table, frame in fact_frames(cache, chunk).items():
+    tables |= {t: [] for t in (*FACT_TABLES, "corrections")}
+    counts = {"reports": reports.height} | dict.fromkeys((*FACT_TABLES, "corrections"), 0)
+    chunks = [fact_frames(cache, chunk) for chunk in needed.iter_slices(STAGE_REPORTS)]
+    if fixes.corrected:
+        chunks.append(fixes.facts | {"corrections": fixes.table})
+    for n, chunk_frames in enumerate(chunks):
+        for table, frame in chunk_frames.items():
             failures += failure_rows(table, MODELS[table], frame)  # keys include report_id: chunks add up
             tables[table].append(write_staged(frame, folder / f"{table}-{n:04d}.parquet"))
             counts[table] += frame.height
@@ -468,6 +477,8 @@ def _stage_year(
         duplicates=list(rows.duplicates),
         source=extracted.source,
         keep_facts_of=kept,
+        corrections=fixes.counts(),
+        correction_lines=fixes.matched_lines,
     )
 
 

@@ -59,3 +59,5 @@ class StagedYear:
     duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another
     source: YearFiles | None = None
     keep_facts_of: set[str] = field(default_factory=set)  # reports stored as they are: facts kept
+    corrections: dict[str, int] = field(default_factory=dict)  # corrections.csv lines by status
+    correction_lines: set[int] = field(default_factory=set)  # the lines that name a report of the year

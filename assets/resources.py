@@ -18,6 +18,7 @@ class GongkaiPaths(dg.ConfigurableResource):
     raw_dir: str | None = None
     db_path: str | None = None
     agencies_csv: str | None = None  # default: GONGKAI_AGENCIES, else agencies.csv beside the raw folder
+    corrections_csv: str | None = None  # default: GONGKAI_CORRECTIONS, else corrections.csv beside it
 
     @property
     def raw(self) -> Path:
@@ -26,6 +27,15 @@ class GongkaiPaths(dg.ConfigurableResource):
     @property
     def agencies(self) -> Path:
         return Path(self.agencies_csv) if self.agencies_csv else paths.agencies_file(self.raw)
+
+    @property
+    def corrections(self) -> Path:
+        return Path(self.corrections_csv) if self.corrections_csv else paths.corrections_file(self.raw)
+
+    @property
+    def side_files(self) -> tuple[Path, Path]:
+        """The files besides the reports that every year's rows depend on (in its fingerprint)."""
+        return self.agencies, self.corrections
 
     @property
     def db(self) -> Path:

@@ -15,7 +15,9 @@ from extract.metadata import path_year, resolve
 from extract.readers import reader_for
 from extract.report import Report, build_report, rejected, table3_row_count
 
-PARSER_VERSION = "1.0"
+# Bumped when the same bytes may give another report: every file is parsed again, on purpose.
+# 1.1: a flag for every null cell, with its kind and candidate values.
+PARSER_VERSION = "1.1"
 MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
 
 _SIGNATURES = (

@@ -737,7 +737,8 @@ def _cells_from(candidates: list[Candidate], width: int, raw: str, problem: str)
             piece = next(iter(pieces)) if len(pieces) == 1 else raw
             cells.append(Cell(value, piece, value is None and piece in _BLANKS))
         else:
-            cells.append(Cell(None, raw, problem=problem))
+            choices = tuple(sorted(v for v in values if v is not None))
+            cells.append(Cell(None, raw, problem=problem, candidates=choices))
     return cells
 
 

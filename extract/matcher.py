@@ -29,6 +29,7 @@ class Cell:
     blank: bool = False
     problem: str | None = None
     unit: str | None = None
+    candidates: tuple[int | float, ...] = ()  # the values an ambiguous cell could have
 
     @classmethod
     def missing(cls, problem: str) -> Cell:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from extract.glued import AMBIGUOUS, UNDECIDED
 from extract.identities import Check, compute_checks
 from extract.matcher import Cell, Tables
+from extract.normalize import ARTEFACTS, nfkc
 from schemas.taxonomy import taxonomy
 
 OK, WARNING, REJECTED = "ok", "warning", "rejected"
@@ -14,10 +16,14 @@ OK, WARNING, REJECTED = "ok", "warning", "rejected"
 
 @dataclass
 class Flag:
+    """One null cell and why (schemas.taxonomy.NULL_KINDS)."""
+
     table: str  # applications | proactive | appeals
     row: str
     column: str
+    kind: str  # blank | dash | unreadable | ambiguous
     reason: str
+    candidates: list[int | float] = field(default_factory=list)  # the values an ambiguous cell could have
 
 
 @dataclass
@@ -53,8 +59,23 @@ def rejected(file: str, reason: str, **known: Any) -> Report:
     return Report(file=file, status=REJECTED, error=reason, **known)
 
 
+def _null_reason(cell: Cell) -> tuple[str, str]:
+    """The kind of a null cell and the reason shown to people."""
+    if cell.problem:
+        return ("ambiguous" if cell.problem in (AMBIGUOUS, UNDECIDED) else "unreadable"), cell.problem
+    printed = ARTEFACTS.sub("", nfkc(cell.raw or "")).strip()
+    if not printed:
+        return "blank", "printed empty"
+    return "dash", f"printed as {printed!r}: not filled in"
+
+
 def _flags(table: str, cells: dict[tuple[str, str], Cell]) -> list[Flag]:
-    return [Flag(table, row, column, cell.problem) for (row, column), cell in cells.items() if cell.problem]
+    """One flag per null cell: every null in the report is explained."""
+    return [
+        Flag(table, row, column, *_null_reason(cell), candidates=list(cell.candidates))
+        for (row, column), cell in cells.items()
+        if cell.value is None
+    ]
 
 
 def build_report(file: str, tables: Tables, **meta: Any) -> Report:
@@ -111,7 +132,7 @@ def build_report(file: str, tables: Tables, **meta: Any) -> Report:
             for c in checks
         ],
         null_cells=null_cells,
-        flags=[{"table": f.table, "row": f.row, "column": f.column, "reason": f.reason} for f in flags],
+        flags=[asdict(f) for f in flags],
         warnings=warnings,
         **meta,
     )

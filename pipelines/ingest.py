@@ -7,6 +7,7 @@ backfill runs them), all published together at the end.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from assets.partitions import partition_years
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges, untouched_years
+from warehouse.corrections import CorrectionsFileError, read_corrections
 from warehouse.db import connect, query
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
@@ -60,6 +62,8 @@ class IngestSummary:
     years: dict[int, YearSummary] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # failed steps, skipped years
+    warnings: list[str] = field(default_factory=list)  # worth a look, the run succeeded (corrections)
+    corrections: dict[str, int] = field(default_factory=dict)  # corrections.csv lines by status
     skipped_years: list[int] = field(default_factory=list)  # folders outside the partitions
 
     @property
@@ -228,12 +232,13 @@ def run_ingest(
     if not force and paths.raw.is_dir():
         # Years whose files are untouched since their load (names, sizes, mtimes: no file read)
         # need no run at all; the others go through the job, which compares contents.
-        untouched = untouched_years(paths.raw, paths.db, wanted, paths.agencies)
+        untouched = untouched_years(paths.raw, paths.db, wanted, paths.side_files)
         for year, ys in _untouched_summaries(paths.db, untouched).items():
             summary.years[year] = ys
             say(f"{year}: {ys.files} files, untouched since its last load: skipped")
         wanted = [y for y in wanted if y not in untouched]
         if not wanted:
+            _check_corrections(paths.corrections, paths.db, summary, say)
             return summary
 
     job = build_definitions(paths).resolve_job_def(JOB_NAME)
@@ -275,4 +280,27 @@ def run_ingest(
             f"{year}: {ys.files} files ({c.new} new, {c.changed} changed, {c.unchanged} unchanged, "
             f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
         )
+    _check_corrections(paths.corrections, paths.db, summary, say)
     return summary
+
+
+def _check_corrections(
+    csv_path: Path, db_path: Path, summary: IngestSummary, say: Callable[[str], None]
+) -> None:
+    """What became of each line of corrections.csv (table ``corrections``); a line that names no
+    loaded report, or cannot be read, is a warning: a typo must never pass in silence."""
+    try:
+        lines = read_corrections(csv_path)
+    except CorrectionsFileError as exc:
+        summary.errors.append(str(exc))
+        return
+    if not lines:
+        return
+    stored = dict(query(db_path, "SELECT line, status FROM corrections")) if db_path.exists() else {}
+    summary.corrections = dict(Counter(stored.values()))
+    for c in lines:
+        if c.line not in stored:
+            what = c.problem or f"names no loaded report ({c.file or c.sha256})"
+            summary.warnings.append(f"{csv_path.name} line {c.line}: {what}")
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.corrections.items()))
+    say(f"{csv_path.name}: {len(lines)} lines ({counts or 'none applied'})")

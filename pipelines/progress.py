@@ -82,6 +82,11 @@ def print_summary(summary: IngestSummary) -> None:
             console.print(f"  [yellow]{ys.year}: {problem}[/yellow]")
         for failure in ys.validation_failures[:10]:
             console.print(f"  [red]{ys.year}: validation: {failure}[/red]")
+    if summary.corrections:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.corrections.items()))
+        console.print(f"corrections: {counts} (table corrections)")
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     for error in summary.errors:
         console.print(f"[red]error:[/red] {error}")
 

@@ -49,7 +49,7 @@ def year_states(paths: GongkaiPaths) -> tuple[dict[str, str | None], dict[str, s
     current = {
         str(y): fp
         for y, fp in stat_fingerprints(
-            paths.raw, years, agencies_file=paths.agencies, schema=schema_digest()
+            paths.raw, years, side_files=paths.side_files, schema=schema_digest()
         ).items()
     }
     return loaded, current

@@ -13,7 +13,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.errors import SchemaError, SchemaErrors
 
-from schemas.taxonomy import TEMPLATES, taxonomy
+from schemas.taxonomy import NULL_KINDS, TEMPLATES, taxonomy
 
 _TAX = taxonomy()
 CATEGORY_CODES = [c.code for c in _TAX.categories]
@@ -27,6 +27,8 @@ PROACTIVE_PAIRS = sorted({f"{item}/{m.code}" for t in TEMPLATES for item, m in _
 SIGNED_MEASURES = sorted({m.code for t in TEMPLATES for _, m in _TAX.proactive_cells(t) if m.signed})
 STATUSES = ["ok", "warning", "rejected", "superseded"]
 RULES = ["A", "B", "C", "D", "E"]  # TAXONOMY.md identities
+FACT_TABLE_NAMES = ["applications", "proactive", "appeals"]  # the tables a cell flag or correction names
+CORRECTION_STATUSES = ["applied", "stale", "needs_override", "unknown_cell"]
 FIRST_YEAR, LAST_YEAR = 2019, 2100  # no national table before 2019
 
 
@@ -129,12 +131,53 @@ class Reports(_Keyed):
         return data.lazyframe.select((pl.col("status") != "rejected") | pl.col("error").is_not_null())
 
 
+class CellFlags(_Keyed):
+    year: int = pa.Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    table_name: str = pa.Field(isin=FACT_TABLE_NAMES)
+    row_code: str
+    column_code: str
+    kind: str = pa.Field(isin=list(NULL_KINDS))
+    reason: str
+    candidates: list[float] = pa.Field(nullable=True)
+
+    class Config:
+        unique: ClassVar[list[str]] = ["report_id", "table_name", "row_code", "column_code"]
+
+
+class Corrections(_Keyed):
+    year: int = pa.Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    source_path: str
+    table_name: str = pa.Field(isin=FACT_TABLE_NAMES)
+    row_code: str
+    column_code: str
+    printed_value: float = pa.Field(nullable=True)
+    printed_kind: str = pa.Field(isin=["read", *NULL_KINDS], nullable=True)
+    corrected_value: float = pa.Field(nullable=True)
+    status: str = pa.Field(isin=CORRECTION_STATUSES)
+    reason: str = pa.Field(nullable=True)
+    override: bool
+    note: str = pa.Field(nullable=True)
+    who: str = pa.Field(nullable=True)
+    line: int = pa.Field(ge=1)
+
+    class Config:
+        unique: ClassVar[list[str]] = ["line"]
+
+    @pa.dataframe_check(error="an applied correction carries its value")
+    def applied_has_value(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("status") != "applied") | pl.col("corrected_value").is_not_null()
+        )
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "reports": Reports,
     "applications": Applications,
     "proactive": Proactive,
     "appeals": Appeals,
     "checks": Checks,
+    "cell_flags": CellFlags,
+    "corrections": Corrections,
 }
 
 

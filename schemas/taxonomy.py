@@ -12,6 +12,10 @@ from pathlib import Path
 
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
 TEMPLATES = ("2019", "2021")
+# Why a template cell is null (table cell_flags, the extractor's flags): printed empty, printed
+# as a dash or 无, printed but not readable as a number (or its row or table not found), or
+# several readings fit (run-together digits) and none is taken.
+NULL_KINDS = ("blank", "dash", "unreadable", "ambiguous")
 
 
 @dataclass(frozen=True)

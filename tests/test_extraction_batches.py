@@ -54,7 +54,7 @@ def test_a_failed_batch_is_retried_file_by_file(tmp_path: Path, monkeypatch: pyt
     _InProcessPool.submitted = []
     manifest = read_manifest(raw)
     with ParseCache(None) as cache:
-        files = scan_hashed(raw, 2022, manifest, cache, None, "s").files
+        files = scan_hashed(raw, 2022, manifest, cache, (), "s").files
         year = YearFiles(year=2022, files=files, manifest={})
         context = SimpleNamespace(log=logging.getLogger("test"))
         done = ingest._parse_missing(context, cache, [(year, f) for f in files])  # type: ignore[arg-type]

@@ -58,7 +58,11 @@ def test_template_docx_blank_form_is_a_warning_with_every_cell_null(require_shar
     assert (report.status, report.template, report.format) == ("warning", "2021", "docx")
     assert report.null_cells == 25 * 7 + 10 + 15
     assert all(r["count"] is None for r in report.applications)
-    assert Counter(f["reason"] for f in report.flags) == {"table not found": 15, "row not found": 10}
+    assert Counter((f["kind"], f["reason"]) for f in report.flags) == {
+        ("blank", "printed empty"): 175,
+        ("unreadable", "table not found"): 15,
+        ("unreadable", "row not found"): 10,
+    }
     assert report.warnings == ["200 cells are null (blank, dash or unreadable)"]
     assert {c["passed"] for c in report.checks} == {None}
 

@@ -377,7 +377,7 @@ def test_a_manifest_year_correction_moves_the_file_between_partitions(tmp_path: 
     raw = tmp_path / "raw"
     write_corpus(raw, agencies=2, years=range(2022, 2024), seed=3)
     agencies_csv = tmp_path / "agencies.csv"
-    before = stat_fingerprints(raw, agencies_file=agencies_csv)
+    before = stat_fingerprints(raw, side_files=[agencies_csv])
     text = (raw / "manifest.csv").read_text(encoding="utf-8")
     moved = "2022/synth_000_2022.txt"
     (raw / "manifest.csv").write_text(
@@ -388,8 +388,8 @@ def test_a_manifest_year_correction_moves_the_file_between_partitions(tmp_path: 
     assert [f.relative for f in scan_partition(raw, 2021, manifest)] == [moved]
     assert moved not in [f.relative for f in scan_partition(raw, 2022, manifest)]
     assert years_present(raw, manifest) == [2021, 2022, 2023]
-    after = stat_fingerprints(raw, agencies_file=agencies_csv)
+    after = stat_fingerprints(raw, side_files=[agencies_csv])
     assert {y for y in after if after[y] != before.get(y)} == {2021, 2022}  # the sensor reloads both
     agencies_csv.write_text("agency,aliases,region,level\n", encoding="utf-8")
-    assert stat_fingerprints(raw, agencies_file=agencies_csv).keys() == after.keys()
-    assert all(v != after[y] for y, v in stat_fingerprints(raw, agencies_file=agencies_csv).items())
+    assert stat_fingerprints(raw, side_files=[agencies_csv]).keys() == after.keys()
+    assert all(v != after[y] for y, v in stat_fingerprints(raw, side_files=[agencies_csv]).items())

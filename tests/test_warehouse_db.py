@@ -79,7 +79,15 @@ def test_load_counts_and_rejected_only_in_reports(db_path: Path) -> None:
         _item("乙局", 2022, {}, status="rejected"),
         _item(None, 2022, {}),
     )
-    assert result.rows == {"reports": 3, "applications": 350, "proactive": 2, "appeals": 30, "checks": 2}
+    assert result.rows == {
+        "reports": 3,
+        "applications": 350,
+        "proactive": 2,
+        "appeals": 30,
+        "checks": 2,
+        "cell_flags": 0,
+        "corrections": 0,
+    }
     assert db.query(db_path, "SELECT agency FROM reports WHERE status = 'rejected'") == [("乙局",)]
     assert db.query(db_path, "SELECT count(*) FROM applications WHERE agency = '乙局'") == [(0,)]
     # Unknown agency: the file stem.

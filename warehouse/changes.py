@@ -5,7 +5,7 @@ the new / changed / unchanged / gone counts every run reports.
   inode) is the one recorded with it, so a nightly run reads no unchanged file. ctime cannot be
   set by a user and changes with every write, so an edited file is always hashed again.
 - A partition's **fingerprint** covers everything its warehouse rows are a function of: every
-  file (path, sha256), its manifest rows, agencies.csv, the parser version and the warehouse
+  file (path, sha256), its manifest rows, agencies.csv and corrections.csv, the parser version and the warehouse
   schema. Equal to the fingerprint recorded at its last load (table ``loads``): nothing to do.
 - Its **stat fingerprint** is the same by names, sizes and mtimes, cheap enough for the sensor
   and the schedule to compute every few seconds without reading a file.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Scan:
 
 
 def scan_hashed(
-    raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache, agencies_file: Path | None, schema: str
+    raw_dir: Path, year: int, manifest: Manifest, cache: ParseCache, side_files: Sequence[Path], schema: str
 ) -> Scan:
     """Every report file of partition ``year`` with its sha256, in path order (one listing, one
     stat per file; a file is read only when its stat signature is not the one remembered)."""
@@ -82,13 +83,20 @@ def scan_hashed(
             )
         )
     cache.remember_hashes(year, remembered)
-    return Scan(files, _stat_fingerprint(listing, manifest, year, agencies_file, schema), hashed)
+    return Scan(files, _stat_fingerprint(listing, manifest, year, side_files, schema), hashed)
 
 
-def _agencies_digest(agencies_file: Path | None) -> str | None:
-    if agencies_file is None or not agencies_file.is_file():
-        return None
-    return hashlib.sha256(agencies_file.read_bytes()).hexdigest()
+def _side_digests(side_files: Sequence[Path]) -> list[str | None]:
+    """agencies.csv and corrections.csv by content (None: absent)."""
+    return [hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None for f in side_files]
+
+
+def _side_stats(side_files: Sequence[Path]) -> list[list[int] | None]:
+    out: list[list[int] | None] = []
+    for f in side_files:
+        st = f.stat() if f.is_file() else None
+        out.append([st.st_size, st.st_mtime_ns] if st else None)
+    return out
 
 
 def _manifest_rows(entries: dict[str, ManifestEntry]) -> list[tuple]:
@@ -100,7 +108,7 @@ def _digest(payload: object) -> str:
 
 
 def content_fingerprint(
-    files: list[RawFile], entries: dict[str, ManifestEntry], agencies_file: Path | None, schema: str
+    files: list[RawFile], entries: dict[str, ManifestEntry], side_files: Sequence[Path], schema: str
 ) -> str:
     """The partition's inputs by content: equal fingerprints load equal rows. A file's mtime is
     in too: it is stored (``reports.file_mtime``) and decides which revision is current when the
@@ -109,7 +117,7 @@ def content_fingerprint(
         [
             sorted((f.relative, f.sha256, f.mtime) for f in files),
             _manifest_rows(entries),
-            _agencies_digest(agencies_file),
+            _side_digests(side_files),
             PARSER_VERSION,
             schema,
         ]
@@ -117,36 +125,32 @@ def content_fingerprint(
 
 
 def stat_fingerprint(
-    raw_dir: Path, year: int, manifest: Manifest, agencies_file: Path | None, schema: str
+    raw_dir: Path, year: int, manifest: Manifest, side_files: Sequence[Path], schema: str
 ) -> str:
     """The partition's inputs by names, sizes and mtimes (no file is read)."""
-    return _stat_fingerprint(
-        partition_listing(raw_dir, year, manifest), manifest, year, agencies_file, schema
-    )
+    return _stat_fingerprint(partition_listing(raw_dir, year, manifest), manifest, year, side_files, schema)
 
 
 def _stat_fingerprint(
     listing: list[tuple[str, os.stat_result]],
     manifest: Manifest,
     year: int,
-    agencies_file: Path | None,
+    side_files: Sequence[Path],
     schema: str,
 ) -> str:
     items = [(rel, stat.st_size, stat.st_mtime_ns) for rel, stat in listing]
-    agencies = None
-    if agencies_file is not None and agencies_file.is_file():
-        st = agencies_file.stat()
-        agencies = [st.st_size, st.st_mtime_ns]
-    return _digest([items, _manifest_rows(manifest.for_year(year)), agencies, PARSER_VERSION, schema])
+    return _digest(
+        [items, _manifest_rows(manifest.for_year(year)), _side_stats(side_files), PARSER_VERSION, schema]
+    )
 
 
 def stat_fingerprints(
-    raw_dir: Path, years: list[int] | None = None, agencies_file: Path | None = None, *, schema: str = ""
+    raw_dir: Path, years: list[int] | None = None, side_files: Sequence[Path] = (), *, schema: str = ""
 ) -> dict[int, str]:
     """The stat fingerprint of every year present (or of ``years``)."""
     manifest = read_manifest(raw_dir)
     return {
-        y: stat_fingerprint(raw_dir, y, manifest, agencies_file, schema)
+        y: stat_fingerprint(raw_dir, y, manifest, side_files, schema)
         for y in (years if years is not None else years_present(raw_dir, manifest))
     }
 
@@ -175,7 +179,7 @@ def compare(files: list[RawFile], loaded: dict[str, str]) -> FileChanges:
     )
 
 
-def untouched_years(raw_dir: Path, db: Path, years: list[int], agencies_file: Path | None) -> dict[int, int]:
+def untouched_years(raw_dir: Path, db: Path, years: list[int], side_files: Sequence[Path]) -> dict[int, int]:
     """The years among ``years`` whose stat fingerprint is the one they were loaded from (their
     files, manifest rows and agencies.csv untouched since), with their file counts then. No file
     is read: names, sizes and mtimes only."""
@@ -184,7 +188,7 @@ def untouched_years(raw_dir: Path, db: Path, years: list[int], agencies_file: Pa
     loaded = loaded_fingerprints(db)
     if not loaded:
         return {}
-    current = stat_fingerprints(raw_dir, years, agencies_file, schema=schema_digest())
+    current = stat_fingerprints(raw_dir, years, side_files, schema=schema_digest())
     return {
         y: loaded[y].files
         for y in years

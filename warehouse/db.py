@@ -39,7 +39,7 @@ AGENCY_TABLES = ("agencies", "agency_aliases")
 # Facts before reports: deletes run in this order, inserts in reverse, so no moment inside
 # the transaction has facts without their report (there are no FK constraints, but readers
 # of a half-written state would be confused if we ever relaxed isolation).
-_DELETE_ORDER = ("checks", "appeals", "proactive", "applications", "reports")
+_DELETE_ORDER = ("corrections", "cell_flags", "checks", "appeals", "proactive", "applications", "reports")
 
 
 LOCK_WAIT_SECONDS = 120.0
@@ -306,6 +306,7 @@ _FACT_IDENTITY = (
     "template",
     "format",
     "null_cells",
+    "warnings",  # a report corrected by hand says so here: a changed correction reloads it
     "agency_printed",
     "agency_source",
     "year_source",
@@ -527,7 +528,7 @@ def load_year(
             for table in reversed(_DELETE_ORDER):
                 if table == "reports":
                     insert_frame(con, table, reports)
-                else:
+                elif table in frames.tables:
                     insert_frame(con, table, frames.tables[table], skip="keep_facts")
             agencies_changed = refresh_agencies(con, directory or AgencyDirectory())
             every_year = [

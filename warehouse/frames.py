@@ -82,9 +82,37 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "actual": pl.Float64(),
         "passed": pl.Boolean(),
     },
+    "cell_flags": {
+        "report_id": pl.String(),
+        "year": pl.Int64(),
+        "table_name": pl.String(),
+        "row_code": pl.String(),
+        "column_code": pl.String(),
+        "kind": pl.String(),
+        "reason": pl.String(),
+        "candidates": pl.List(pl.Float64()),
+    },
+    "corrections": {
+        "report_id": pl.String(),
+        "year": pl.Int64(),
+        "source_path": pl.String(),
+        "table_name": pl.String(),
+        "row_code": pl.String(),
+        "column_code": pl.String(),
+        "printed_value": pl.Float64(),
+        "printed_kind": pl.String(),
+        "corrected_value": pl.Float64(),
+        "status": pl.String(),
+        "reason": pl.String(),
+        "override": pl.Boolean(),
+        "note": pl.String(),
+        "who": pl.String(),
+        "line": pl.Int64(),
+    },
 }
 TABLES = tuple(SCHEMAS)
-FACT_TABLES = ("applications", "proactive", "appeals", "checks")
+# Built per report from the parse cache (corrections: from data/corrections.csv at load).
+FACT_TABLES = ("applications", "proactive", "appeals", "checks", "cell_flags")
 
 
 @dataclass(frozen=True)
@@ -278,11 +306,15 @@ def fact_frames(cache: ParseCache, loaded: pl.DataFrame) -> dict[str, pl.DataFra
     """The fact frames of ``loaded`` report rows (with keys): one SQL join with the cache each."""
     out = {}
     for table in FACT_TABLES:
-        key_columns = ["report_id", "year"] if table == "checks" else ["report_id", "agency", "year"]
-        out[table] = cache.facts(table, loaded.select("key", *key_columns), key_columns).cast(
+        key_columns = [c for c in ("report_id", "agency", "year") if c in SCHEMAS[table]]
+        frame = cache.facts(_CACHED_AS.get(table, table), loaded.select("key", *key_columns), key_columns)
+        out[table] = frame.rename(dict(zip(frame.columns, SCHEMAS[table], strict=True))).cast(
             SCHEMAS[table]  # type: ignore[arg-type]
         )
     return out
+
+
+_CACHED_AS = {"cell_flags": "flags"}  # the parse cache's name for a warehouse table
 
 
 def frames_from_cache(

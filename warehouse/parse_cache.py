@@ -31,7 +31,9 @@ from extract.api import PARSER_VERSION, extract_bytes
 from extract.report import REJECTED
 from warehouse.arrow import registered
 
-CACHE_VERSION = 2  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries)
+CACHE_VERSION = (
+    3  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries; 3: null kinds)
+)
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "memory_limit": "256MB"}
 
 META_SCHEMA: dict[str, pl.DataType] = {
@@ -64,7 +66,14 @@ FACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "actual": pl.Float64(),
         "passed": pl.Boolean(),
     },
-    "flags": {"table": pl.String(), "row": pl.String(), "column": pl.String(), "reason": pl.String()},
+    "flags": {
+        "table": pl.String(),
+        "row": pl.String(),
+        "column": pl.String(),
+        "kind": pl.String(),
+        "reason": pl.String(),
+        "candidates": pl.List(pl.Float64()),
+    },
 }
 _SQL_TYPES = {
     pl.Int64(): "BIGINT",
@@ -72,6 +81,7 @@ _SQL_TYPES = {
     pl.Float64(): "DOUBLE",
     pl.Boolean(): "BOOLEAN",
     pl.Datetime("us"): "TIMESTAMP",
+    pl.List(pl.Float64()): "DOUBLE[]",
 }
 
 
@@ -170,7 +180,9 @@ def parsed_from_report(
             [f["table"] for f in fl],
             [f["row"] for f in fl],
             [f["column"] for f in fl],
+            [f["kind"] for f in fl],
             [f["reason"] for f in fl],
+            [[float(v) for v in f["candidates"]] for f in fl],
         )
     return ParsedFile(key=key, sha256=sha256, size=size, meta=meta, facts=facts)
 

@@ -1,5 +1,5 @@
-"""Where the raw reports, the agency directory and the warehouse live; ``GONGKAI_RAW``,
-``GONGKAI_AGENCIES`` and ``GONGKAI_DB`` override."""
+"""Where the raw reports, the agency directory, the corrections and the warehouse live;
+``GONGKAI_RAW``, ``GONGKAI_AGENCIES``, ``GONGKAI_CORRECTIONS`` and ``GONGKAI_DB`` override."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def agencies_file(raw: Path | None = None) -> Path:
     if env:
         return Path(env)
     return (raw if raw is not None else raw_dir()).parent / "agencies.csv"
+
+
+def corrections_file(raw: Path | None = None) -> Path:
+    """Corrections by people: ``GONGKAI_CORRECTIONS``, else ``corrections.csv`` beside the raw
+    folder (``data/corrections.csv`` for the default ``data/raw``)."""
+    env = os.environ.get("GONGKAI_CORRECTIONS")
+    if env:
+        return Path(env)
+    return (raw if raw is not None else raw_dir()).parent / "corrections.csv"

@@ -69,6 +69,38 @@ CREATE TABLE IF NOT EXISTS checks (
     passed    BOOLEAN
 );
 
+-- Why each null fact is null: one row per null cell of applications, proactive and appeals.
+CREATE TABLE IF NOT EXISTS cell_flags (
+    report_id   VARCHAR NOT NULL,
+    year        INTEGER NOT NULL,
+    table_name  VARCHAR NOT NULL,  -- applications | proactive | appeals
+    row_code    VARCHAR NOT NULL,  -- category | item | proceeding
+    column_code VARCHAR NOT NULL,  -- applicant_type | measure | outcome
+    kind        VARCHAR NOT NULL,  -- blank | dash | unreadable | ambiguous
+    reason      VARCHAR NOT NULL,
+    candidates  DOUBLE[]           -- the values an ambiguous cell could have (run-together digits)
+);
+
+-- Corrections by people (data/corrections.csv), one row per line that names a loaded report:
+-- applied (the fact carries corrected_value), stale (the file changed since), or refused.
+CREATE TABLE IF NOT EXISTS corrections (
+    report_id       VARCHAR NOT NULL,
+    year            INTEGER NOT NULL,
+    source_path     VARCHAR NOT NULL,
+    table_name      VARCHAR NOT NULL,
+    row_code        VARCHAR NOT NULL,
+    column_code     VARCHAR NOT NULL,
+    printed_value   DOUBLE,             -- what the extractor read (NULL: see printed_kind)
+    printed_kind    VARCHAR,            -- read | blank | dash | unreadable | ambiguous
+    corrected_value DOUBLE,
+    status          VARCHAR NOT NULL,   -- applied | stale | needs_override | unknown_cell
+    reason          VARCHAR,            -- why it was not applied
+    override        BOOLEAN NOT NULL,   -- the line says `override`: it may replace a value read without doubt
+    note            VARCHAR,
+    who             VARCHAR,
+    line            INTEGER NOT NULL    -- line of corrections.csv
+);
+
 -- Lookups, refilled from schemas/taxonomy.toml by every load.
 CREATE TABLE IF NOT EXISTS categories (
     code    VARCHAR NOT NULL,
