@@ -21,6 +21,8 @@ _YEAR_FIRST = re.compile(
     r"^(?P<year>20[1-4]\d)\s*年度?\s*(?P<agency>.+?)\s*(?:政府信息公开|政务公开|信息公开)"
 )
 _PREFIXES = re.compile(r"^(?:标题|题目|title)\s*[:：]\s*", re.IGNORECASE)
+# Markdown or transcript decoration around a title line: "# 标题", "> 标题", "**标题**".
+_DECORATION = re.compile(r"^(?:#{1,6}|>|\*{1,2}|_{1,2})\s*|\s*(?:\*{1,2}|_{1,2}|#+)\s*$")
 # Words that are not an agency name when they are all a title has.
 _NOT_AGENCY = re.compile(
     r"^(?:(?:我|本)(?:单位|局|委|办|大队|中心|区|县|市|镇|街道|部门)?|政府|政务|年度|工作)$"
@@ -59,16 +61,27 @@ def _head(text: str, lines: int = 15) -> list[str]:
     return head
 
 
+def _bare(raw: str) -> str:
+    """A head line as a title is read: normalised, without a label or Markdown marks."""
+    line = _DECORATION.sub("", nfkc(raw).strip())
+    return _PREFIXES.sub("", _DECORATION.sub("", line)).strip()
+
+
 def title_metadata(text: str) -> tuple[str | None, int | None, str | None]:
     """(agency, year, where the year came from) read from the title or first paragraph."""
     raw_head = _head(text)  # only the head of the document is read: the title lives there
     head: list[str] = []  # normalised lines, filled as far as the title search goes
-    for raw in raw_head:
+    for n, raw in enumerate(raw_head):
         i = len(head)
-        head.append(line := nfkc(raw).strip())
-        line = _PREFIXES.sub("", line)
-        if len(line) > 80 or not (_TITLE_WORDS.search(line) and _REPORT.search(line)):
+        head.append(line := _bare(raw))
+        if len(line) > 80 or not _TITLE_WORDS.search(line):
             continue
+        if not _REPORT.search(line):
+            # A title wrapped over two lines (text pulled from a PDF): "…政府信息公开工作" ⏎ "年度报告".
+            rest = _bare(raw_head[n + 1]) if n + 1 < len(raw_head) else ""
+            if not (len(rest) <= 12 and _REPORT.search(rest)):
+                continue
+            line += rest
         for pattern in (_AGENCY_FIRST, _YEAR_FIRST):
             m = pattern.search(line)
             if m and (agency := _clean_agency(m["agency"])):

@@ -157,7 +157,13 @@ def _untouched_summaries(db: Path, untouched: dict[int, int]) -> dict[int, YearS
     years = sorted(untouched)
     listed = ", ".join(str(int(y)) for y in years)
     out = {
-        y: YearSummary(year=y, up_to_date=True, files_seen=n, changes=FileChanges(unchanged=n))
+        y: YearSummary(
+            year=y,
+            up_to_date=True,
+            files_seen=n,
+            changes=FileChanges(unchanged=n),
+            rows=dict.fromkeys(TABLES, 0),  # a table with no rows of the year is in no group below
+        )
         for y, n in untouched.items()
     }
     with connect(db, read_only=True) as con:

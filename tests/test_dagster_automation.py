@@ -180,7 +180,15 @@ def test_run_ingest_summary(tmp_path: Path) -> None:
     assert y2022.changes.as_dict() == {"new": 3, "changed": 0, "unchanged": 0, "gone": 0}
     assert y2022.parsed == 3 and not y2022.up_to_date
     assert y2022.rejected_files == [("2022/empty.txt", "empty file")]
-    assert y2022.rows == {"reports": 3, "applications": 350, "proactive": 20, "appeals": 30, "checks": 84}
+    assert y2022.rows == {
+        "reports": 3,
+        "applications": 350,
+        "proactive": 20,
+        "appeals": 30,
+        "checks": 84,
+        "cell_flags": 0,
+        "corrections": 0,
+    }
     assert summary.totals()["rows_applications"] == 525
     assert any("2022" in m and "loaded" in m for m in messages)
     assert not summary.success  # the skipped 2016 folder is reported as an error

@@ -100,6 +100,14 @@ def test_label_typos_match_tolerantly_but_short_labels_exactly() -> None:
         ("2022年度 政府政务公开信息工作报告", None, 2022),
         ("   淮安市洪泽区人民政府\n  2024 年政府信息公开工作年度报告", "淮安市洪泽区人民政府", 2024),
         ("一、总体情况\n2024 年政府信息公开工作年度报告", None, 2024),
+        # Wrapped over two lines (text pulled from a PDF), and Markdown or transcript marks.
+        ("2024 年上海市科委政府信息公开工作\n年度报告\n一、总体情况", "上海市科委", 2024),
+        ("# 沭阳县人民政府2023年政府信息公开工作年度报告\n\n正文", "沭阳县人民政府", 2023),
+        ("**2022年度北京市朝阳区人民政府政府信息公开工作年度报告**", "北京市朝阳区人民政府", 2022),
+        ("> 标题：某某局2021年政府信息公开工作年度报告", "某某局", 2021),
+        ("## 淮安市洪泽区人民政府\n## 2024 年政府信息公开工作年度报告", "淮安市洪泽区人民政府", 2024),
+        # Not a wrapped title: the line below is a sentence, not the title's end.
+        ("本机关2023年政府信息公开工作\n依照条例第五十条，现将年度报告公布如下。", None, None),
     ],
 )
 def test_title_metadata(text: str, agency: str | None, year: int) -> None:

@@ -203,11 +203,16 @@ def cookbook() -> list[tuple[str, str]]:
     return re.findall(r"^## (\d+\..*?)\n.*?```sql\n(.*?)```", text, re.S | re.M)
 
 
-def test_the_cookbook_has_ten_questions() -> None:
-    assert [q.split(".")[0] for q, _ in cookbook()] == [str(i) for i in range(1, 11)]
+def test_the_cookbook_has_twelve_questions() -> None:
+    assert [q.split(".")[0] for q, _ in cookbook()] == [str(i) for i in range(1, 13)]
 
 
-@pytest.mark.parametrize("number", range(1, 11))
+def _null_cells(report: SyntheticReport) -> dict[str, set[tuple[str, str]]]:
+    tables = {"applications": report.applications, "proactive": report.proactive, "appeals": report.appeals}
+    return {t: {k for k, v in cells.items() if v is None} for t, cells in tables.items()}
+
+
+@pytest.mark.parametrize("number", range(1, 13))
 def test_cookbook_query_answers(corpus, number: int) -> None:
     path, truth = corpus
     question, sql = cookbook()[number - 1]
@@ -235,6 +240,26 @@ def test_cookbook_query_answers(corpus, number: int) -> None:
             assert other == sum(v for r in mine if (v := _group(r, "other")) is not None)
     elif number == 8:
         assert (BREAK_AGENCY, 2023, "break") in {(a, y, s) for a, y, *_, s in rows}
+    elif number == 11:  # every null cell of table 三 in 2023, each with its kind
+        expected = {
+            (agency, *cell)
+            for (agency, y), r in truth.items()
+            if y == 2023
+            for cell in _null_cells(r)["applications"]
+        }
+        assert {(a, c, t) for a, c, t, *_ in rows} == expected
+        assert {k for *_, k, _reason, _cand in rows} <= {
+            "blank",
+            "dash",
+        }  # the generator prints no other kind
+    elif number == 12:  # nulls per report and kind: the synthetic corpus prints blanks and dashes only
+        expected = {
+            (y, agency): sum(len(c) for c in _null_cells(r).values())
+            for (agency, y), r in truth.items()
+            if any(_null_cells(r).values())
+        }
+        assert {(y, a): b + d for y, a, _p, u, am, b, d in rows} == expected
+        assert {(u, am) for _y, _a, _p, u, am, _b, _d in rows} == {(0, 0)}
     elif number in (3, 5, 9):
         rates = [r[-1] for r in rows if r[-1] is not None]
         assert rates and all(x >= 0 for x in rates)
