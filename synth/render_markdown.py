@@ -9,6 +9,12 @@ converters do:
   padding cells). Nobody can tell which cell went missing: ``damaged`` lists those rows, whose
   cells an extractor must leave null.
 
+``per_row`` renders tables 二 and 三 as some converters and transcribers do: one small table per
+template row, under its own ``###`` heading, with stand-in column headers (``数据1 … 数据6 |
+总计``); ``"label"`` repeats the row's label in the table's first cell, ``"heading"`` leaves it
+only in the heading (the label column lost). The applicant header rows then come as a table
+of their own with ``-`` in the spanned cells.
+
 A null cell prints as a dash, never empty: an empty first or last value cell beside empty
 padding makes the column alignment undecidable even in an undamaged row.
 """
@@ -81,6 +87,7 @@ def render_markdown_parts(
     *,
     detach: float = 0.1,
     drop: float = 0.0,
+    per_row: str | None = None,
 ) -> MarkdownRendering:
     quirks = dataclasses.replace(quirks or Quirks(), blank_marks=DASHES)
     tax = taxonomy()
@@ -93,6 +100,9 @@ def render_markdown_parts(
     out += [f"# {title(report.agency, report.year, quirks)}", "", f"## {heads[0]}", ""]
     for paragraph in overview(report.agency, short, report.year, rng):
         out += [paragraph, ""]
+
+    if per_row is not None:
+        return _per_row(report, rng, quirks, out, heads, problems, others, published, per_row)
 
     # ---- table 二
     out += [f"## {heads[1]}", ""]
@@ -146,6 +156,70 @@ def render_markdown_parts(
         published,
     ]
     return MarkdownRendering("\n".join(out) + "\n", damaged)
+
+
+def _small_table(row: DataRow, per_row: str, measures: int) -> list[str]:
+    """One template row as its own table: ``### label``, stand-in headers, the numbers."""
+    lead = [c for c in row.lead if c]
+    stand_ins = [f"数据{k}" for k in range(1, measures)] + ["总计" if measures == 7 else f"数据{measures}"]
+    label = [lead[-1]] if per_row == "label" else []
+    header = (["项目"] if per_row == "label" else []) + stand_ins
+    table = _Table()
+    table.row(header)
+    table.row([*label, *row.values])
+    return [f"### {lead[-1]}", "", *table.lines, ""]
+
+
+def _per_row(
+    report: SyntheticReport,
+    rng: random.Random,
+    quirks: Quirks,
+    out: list[str],
+    heads: list[str],
+    problems: list[str],
+    others: list[str],
+    published: str,
+    per_row: str,
+) -> MarkdownRendering:
+    tax = taxonomy()
+    out += [f"## {heads[1]}", ""]
+    for section in table2_sections(report, rng, quirks):
+        out += [f"### {section.title}", ""]
+        for row in section.rows:
+            out += _small_table(row, per_row, len(section.measures))
+    out += [f"## {heads[2]}", ""]
+    labels = [a.label for a in tax.applicant_types]
+    head = _Table()
+    head.row([APPLICANTS, labels[0], LEGAL_PERSONS, *["-"] * (len(labels) - 3), labels[-1]])
+    head.row(["-", "-", *labels[1:-1], "-"])
+    out += [*head.lines, ""]
+    for row in table3_rows(report, rng, quirks):
+        for parent in [c for c in row.lead if c][:-1]:  # 三、本年度办理结果, （三）不予公开
+            out += [f"### {parent}", ""]
+        out += _small_table(row, per_row, len(row.values))
+    top, sub = proceeding_headers()
+    outcomes = [o.label for o in tax.appeal_outcomes]
+    n = len(outcomes)
+    t4 = _Table()
+    t4.row([top[0], *[""] * (n - 1), top[1], *[""] * (n * len(sub) - 1)])
+    t4.row([*outcomes, *[s for s in sub for s in [s, *[""] * (n - 1)]]])
+    t4.row([*[""] * n, *[o for _ in sub for o in outcomes]])
+    t4.row(appeal_values(report, rng, quirks))
+    out += [f"## {heads[3]}", "", *t4.lines, ""]
+    out += [
+        f"## {heads[4]}",
+        "",
+        *problems,
+        "",
+        f"## {heads[5]}",
+        "",
+        *others,
+        "",
+        report.agency,
+        "",
+        published,
+    ]
+    return MarkdownRendering("\n".join(out) + "\n")
 
 
 def render_markdown(

@@ -137,3 +137,41 @@ def test_agency_from_a_markdown_heading_title(title: str, agency: str) -> None:
     from extract.readers.markdown import read
 
     assert title_metadata(read(f"{title}\n\n正文。\n".encode()).text)[:2] == (agency, 2022)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**9), st.booleans(), st.sampled_from(["label", "heading"]))
+def test_round_trip_one_table_per_row(seed: int, quirky: bool, per_row: str) -> None:
+    """Converted or transcribed Markdown with one small table per template row under its own
+    heading, stand-in column headers (数据1 … 总计), the label repeated in the first cell or
+    only in the heading: every cell read, as printed."""
+    report = _report(seed)
+    rng = random.Random(seed + 1)
+    quirks = Quirks.random(rng) if quirky else Quirks()
+    text = render_markdown_parts(report, rng, quirks, per_row=per_row).text
+    extracted = extract_bytes(text.encode(quirks.encoding), "report.md")
+    assert (extracted.template, extracted.year, extracted.agency) == (
+        report.template,
+        report.year,
+        report.agency,
+    )
+    assert {
+        (r["category"], r["applicant_type"]): r["count"] for r in extracted.applications
+    } == report.applications
+    assert {(r["item"], r["measure"]): r["value"] for r in extracted.proactive} == report.proactive
+    assert {(r["proceeding"], r["outcome"]): r["count"] for r in extracted.appeals} == report.appeals
+
+
+def test_a_heading_joins_only_a_known_row_label_to_values_alone() -> None:
+    text = (
+        "### （一）予以公开\n\n| 数据1 | 数据2 | 总计 |\n|---|---|---|\n| 1 | 2 | 3 |\n\n"
+        "### 一、总体情况\n\n| 数据1 | 数据2 |\n|---|---|\n| 4 | 5 |\n\n"
+        "### 规章\n\n| 项目 | 数据1 | 数据2 | 数据3 |\n|---|---|---|---|\n| 规章 | 0 | 0 | 2 |\n"
+    )
+    assert rows_from_markdown(text) == [
+        ["（一）予以公开", "1", "2", "3"],  # a row label over its numbers: one row
+        ["一、总体情况"],  # a section heading is no row label: its table stays apart
+        ["4", "5"],
+        ["规章"],  # the label is repeated in the table: nothing to join
+        ["规章", "0", "0", "2"],
+    ]

@@ -119,12 +119,48 @@ def _join_detached(rows: list[Row]) -> list[Row]:
     return out
 
 
+# A converter's stand-in column headers ("数据1 … 数据6 | 总计"): no label, no value.
+_PLACEHOLDER = re.compile(r"^(?:数据\s*\d{0,2}|列\s*\d{1,2}|总计|合计|项目|[-—–]*)$")
+_NUMBERED = re.compile(r"^(?:数据|列)\s*\d")
+
+
+def _is_placeholder_header(row: Row) -> bool:
+    return any(_NUMBERED.match(c) for c in row) and all(_PLACEHOLDER.match(c) for c in row)
+
+
+def _join_headed(rows: list[Row], headings: set[int]) -> list[Row]:
+    """A row label printed as a heading (``### （一）予以公开``) over a small table holding only
+    its numbers (stand-in headers, then one row of values): one row, as printed. Only a known
+    table-二/三 row label is joined, and only to a row of values alone, so a heading over a
+    table that repeats the label, or any other heading, stays as it is."""
+    out: list[Row] = []
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        if i in headings and len(row) == 1 and _is_row_label(row):
+            j = i + 1
+            while j < len(rows) and _is_placeholder_header(rows[j]):
+                j += 1
+            if j < len(rows) and j not in headings and _values_only(rows[j]):
+                values = rows[j]
+                while values and not values[0]:
+                    values = values[1:]
+                out.append([row[0], *values])
+                i = j + 1
+                continue
+        if not _is_placeholder_header(row):
+            out.append(row)
+        i += 1
+    return out
+
+
 def rows_from_markdown(text: str) -> list[Row]:
     text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
     markup = _MARKUP.search(text) is not None  # else no line needs _clean or a markup test
     rows: list[Row] = []
     table: list[Row] = []
+    headings: set[int] = set()  # indexes in rows of the heading lines
     for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:  # a blank line ends a table and adds nothing
@@ -142,14 +178,17 @@ def rows_from_markdown(text: str) -> list[Row]:
         if table:
             rows.extend(_join_detached(table))
             table.clear()
+        heading = _HEADING.match(line) is not None
         stripped = _LIST_MARK.sub("", _HEADING.sub("", line)).strip()
         if markup:
             stripped = _clean(stripped)
         if stripped:
+            if heading:
+                headings.add(len(rows))
             rows.append([stripped])
     if table:
         rows.extend(_join_detached(table))
-    return rows
+    return _join_headed(rows, headings) if headings else rows
 
 
 def read(data: bytes) -> Document:
