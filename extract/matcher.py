@@ -217,6 +217,64 @@ def _appeals_identity(values: list[int | float | None]) -> bool | None:
     return True if all(v is True for v in verdicts) else None
 
 
+LABEL_LOST = "row label lost: assigned by position, but the identities do not confirm it"
+
+
+def _by_position(sequence: list[tuple[str | None, RowParts]], codes: list[str]) -> dict[str, RowParts]:
+    """Rows printed without their label, assigned to the template rows they stand for by
+    position: between two recognised rows (or the table's ends), the unlabelled rows in order
+    are the missing template rows in order — only where their numbers agree exactly and the
+    recognised rows themselves appear in template order. Anything else assigns nothing."""
+    order = {code: i for i, code in enumerate(codes)}
+    anchors = [order[code] for code, _p in sequence if code is not None and code in order]
+    if anchors != sorted(anchors):
+        return {}
+    out: dict[str, RowParts] = {}
+    gap: list[RowParts] = []
+    previous = -1
+    for code, parts in [*sequence, (None, None)]:
+        if parts is None or (code is not None and code in order):
+            nxt = order[code] if code is not None else len(codes)
+            missing = [c for c in codes[previous + 1 : nxt]]
+            if gap and len(gap) == len(missing):
+                out.update(zip(missing, gap, strict=True))
+            gap = []
+            previous = nxt
+        elif code is None:
+            gap.append(parts)
+    return out
+
+
+def _confirm_positions(
+    applications: dict[tuple[str, str], Cell], positional: dict[str, RowParts], single_other_row: bool
+) -> str:
+    """Keep rows assigned by position only when identities A and B hold in every applicant
+    column with them (each check decidable); otherwise their cells are null and flagged."""
+    tax = taxonomy()
+    leaves = tax.result_leaves(single_other_row=single_other_row)
+    value = {k: c.value for k, c in applications.items()}
+
+    def total(codes: list[str], a: str) -> int | float | None:
+        values = [value.get((c, a)) for c in codes]
+        return None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
+
+    holds = True
+    for a in tax.applicant_codes:
+        sides = [
+            (total(["new_received", "carried_over"], a), total(["total_processed", "carried_forward"], a)),
+            (total(list(leaves), a), value.get(("total_processed", a))),
+        ]
+        holds = holds and all(x is not None and y is not None and abs(x - y) < 1e-9 for x, y in sides)
+    n = len(positional)
+    if holds:
+        return f"table 三: {n} rows printed without their labels, assigned by position (identities A and B confirm it)"
+    for code, parts in positional.items():
+        raw = " ".join(v for v in parts.values if v.strip())
+        for a in tax.applicant_codes:
+            applications[(code, a)] = Cell(None, raw, problem=LABEL_LOST)
+    return f"table 三: {n} rows printed without their labels, left null: {LABEL_LOST}"
+
+
 def match(doc: Document, *, year: int | None = None) -> Tables:
     tax = taxonomy()
     applicants = tax.applicant_codes
@@ -229,6 +287,8 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     appeals_done = False
     problems: list[str] = []
     table2_rows: list[Row] = []  # rows before table 三: where the template's markers are
+    t3_sequence: list[tuple[str | None, RowParts]] = []  # table 三 rows in order; None: no label
+    min_unlabelled = math.ceil(n_app / 2) + 1  # numbers alone: most of a row's cells filled
 
     for row in doc.rows:
         section = _section_of(row)
@@ -249,7 +309,13 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
                 if len([c for c in appeal_cells if c.strip()]) >= 15 or len(appeal_cells) >= 15:
                     appeals_done = True
             continue
-        if not parts.labels or not parts.values:
+        if not parts.labels:
+            # A row of numbers alone inside table 三: its label column was lost (a converter or
+            # a transcript). Kept in order: it may be assigned by position (_by_position).
+            if state == "t3" and not doc.glued and min_unlabelled <= len(non_empty_values) <= n_app:
+                t3_sequence.append((None, parts))
+            continue
+        if not parts.values:
             continue
         leaf = parts.leaf
         if state in ("before", "t2"):
@@ -278,6 +344,7 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
             continue
         blank_rows.discard(code)
         category_rows[code] = parts
+        t3_sequence.append((code, parts))
         state = "t3"
 
     split_other = {"other_no_correction", "other_unpaid_fee", "other_other"} & category_rows.keys()
@@ -295,9 +362,18 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
         single_other_row = template == "2019"
 
     codes = tax.category_codes(single_other_row=single_other_row)
+    positional: dict[str, RowParts] = {}
+    if any(code is None for code, _p in t3_sequence):
+        if not category_rows and template == "2021":
+            # Every label lost: the number of rows tells the single 其他处理 row from its split.
+            unlabelled = sum(1 for code, _p in t3_sequence if code is None)
+            for single in (False, True):
+                if unlabelled == len(tax.category_codes(single_other_row=single)):
+                    single_other_row, codes = single, tax.category_codes(single_other_row=single)
+        positional = _by_position(t3_sequence, codes)
     found = {
         "table 二": len(item_rows),
-        "table 三": len([c for c in codes if c in category_rows]),
+        "table 三": len([c for c in codes if c in category_rows or c in positional]),
         "table 四": 1 if appeal_cells else 0,
     }
     if doc.glued:
@@ -318,7 +394,7 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     # ---- table 三
     applications: dict[tuple[str, str], Cell] = {}
     for code in codes:
-        parts = category_rows.get(code)
+        parts = category_rows.get(code) or positional.get(code)
         if parts is None:
             for a in applicants:
                 applications[(code, a)] = Cell.missing("row not found")
@@ -330,6 +406,9 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
             problems.append(f"table 三 {code}: {problem}")
         for a, cell in zip(applicants, cells, strict=True):
             applications[(code, a)] = cell
+
+    if positional:
+        problems.append(_confirm_positions(applications, positional, single_other_row))
 
     # ---- table 二
     proactive: dict[tuple[str, str], Cell] = {}

@@ -13,7 +13,8 @@ converters do:
 template row, under its own ``###`` heading, with stand-in column headers (``数据1 … 数据6 |
 总计``); ``"label"`` repeats the row's label in the table's first cell, ``"heading"`` leaves it
 only in the heading (the label column lost). The applicant header rows then come as a table
-of their own with ``-`` in the spanned cells.
+of their own with ``-`` in the spanned cells. ``label_lost`` is the share of table-三 rows
+printed without their label cells (the numbers alone, in template order).
 
 A null cell prints as a dash, never empty: an empty first or last value cell beside empty
 padding makes the column alignment undecidable even in an undamaged row.
@@ -64,8 +65,11 @@ def _data_row(
     drop: float,
     damaged: set[tuple[str, str]],
     name: str,
+    label_lost: float = 0.0,
 ) -> None:
     lead = ["" if c is None else c for c in row.lead]
+    if rng.random() < label_lost:  # the label column lost: the numbers alone, in template order
+        lead = [""] * len(lead)
     padding = [""] * row.fill_before
     values = list(row.values)
     trailing = [""] * max(0, row.width - len(lead) - len(padding) - len(values))
@@ -88,6 +92,7 @@ def render_markdown_parts(
     detach: float = 0.1,
     drop: float = 0.0,
     per_row: str | None = None,
+    label_lost: float = 0.0,
 ) -> MarkdownRendering:
     quirks = dataclasses.replace(quirks or Quirks(), blank_marks=DASHES)
     tax = taxonomy()
@@ -123,7 +128,16 @@ def render_markdown_parts(
     t3.row(["", "", "", labels[0], LEGAL_PERSONS, *[""] * (len(labels) - 3), labels[-1]])
     t3.row(["", "", "", "", *labels[1:-1], ""])
     for row in table3_rows(report, rng, quirks):
-        _data_row(t3, row, rng, detach=detach, drop=drop, damaged=damaged, name="applications")
+        _data_row(
+            t3,
+            row,
+            rng,
+            detach=detach,
+            drop=drop,
+            damaged=damaged,
+            name="applications",
+            label_lost=label_lost,
+        )
     out += [*t3.lines, ""]
 
     # ---- table 四

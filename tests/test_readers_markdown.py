@@ -175,3 +175,36 @@ def test_a_heading_joins_only_a_known_row_label_to_values_alone() -> None:
         ["规章"],  # the label is repeated in the table: nothing to join
         ["规章", "0", "0", "2"],
     ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**9), st.sampled_from([0.3, 1.0]))
+def test_rows_without_labels_are_assigned_by_position_only_when_identities_confirm(
+    seed: int, label_lost: float
+) -> None:
+    report = _report(seed)
+    rng = random.Random(seed + 1)
+    text = render_markdown_parts(report, rng, detach=0.0, label_lost=label_lost).text
+    extracted = extract_bytes(text.encode(), "report.md")
+    got = {(r["category"], r["applicant_type"]): r["count"] for r in extracted.applications}
+    flags = {(f["row"], f["column"]): f for f in extracted.flags if f["table"] == "applications"}
+    # Never a wrong number: a cell is the printed one, or null and flagged.
+    for key, value in got.items():
+        assert value is None or value == report.applications[key], key
+        if value is None:
+            assert key in flags
+    if not report.planted and None not in report.applications.values():
+        assert got == report.applications  # identities hold: the positions are confirmed
+
+
+def test_rows_without_labels_left_null_when_identities_fail() -> None:
+    report = _report(4)
+    report.applications[("new_received", "total")] += 1  # identity A no longer holds
+    report.applications[("new_received", "natural_person")] += 1  # (C still does)
+    text = render_markdown_parts(report, random.Random(1), detach=0.0, label_lost=1.0).text
+    extracted = extract_bytes(text.encode(), "report.md")
+    assert extracted.status == "warning"
+    assert all(r["count"] is None for r in extracted.applications)
+    assert {(f["kind"], f["reason"]) for f in extracted.flags if f["table"] == "applications"} == {
+        ("unreadable", "row label lost: assigned by position, but the identities do not confirm it")
+    }
