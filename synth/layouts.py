@@ -122,6 +122,17 @@ class Pipes(Layout):
     def data(self, row: DataRow) -> None:
         labels = [c for c in row.lead if c is not None]
         tail = row.width - len(labels) - len(row.values)
+        if self.quirks.markers_after_label and row.fill_before and labels:
+            # `| label` ⏎ `|||` (the label's closing pipe and the spanned cells) ⏎ `0` ⏎ `|` …
+            values = _unambiguous(row.values, 0, 0, self.rng, self.quirks)
+            lines = self.lines
+            lines.append("| " + labels[0])
+            for label in labels[1:]:
+                lines += ["|", label]
+            lines.append("|" * (1 + row.fill_before))
+            for value in values:
+                lines += [value or self.rng.choice(DASHES), "|"]
+            return
         # The row's closing pipes read as one trailing empty cell (two for `|||`).
         pad_after = 0 if tail <= 0 else max(1, tail - 1)
         values = _unambiguous(row.values, 0, pad_after, self.rng, self.quirks)

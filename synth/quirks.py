@@ -53,6 +53,9 @@ class Quirks:
     # first value cell of a row that also ends in padding). Off: such a cell prints a dash, so
     # the text stays unambiguous. On: it prints empty, and the extractor nulls the whole row.
     edge_blanks: bool = False
+    # text/pipes: the spanned-cell markers right after the label (`| 一、本年新收…` ⏎ `|||` ⏎ `0`
+    # ⏎ `|` …) instead of at the row's end as seed 001 has them. Both occur.
+    markers_after_label: bool = False
 
     @classmethod
     def random(cls, rng: random.Random, *, edge_blanks: bool = False) -> Quirks:

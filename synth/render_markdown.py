@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas.taxonomy import taxonomy
 from synth.model import SyntheticReport
@@ -237,7 +238,7 @@ def _per_row(
 
 
 def render_markdown(
-    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, **damage: float
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, **damage: Any
 ) -> bytes:
     quirks = quirks or Quirks()
     return render_markdown_parts(report, rng, quirks, **damage).text.encode(quirks.encoding)

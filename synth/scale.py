@@ -22,6 +22,7 @@ are generated before anything is rendered from the same stream).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import random
@@ -208,6 +209,8 @@ def render_kind(
     if kind in LAYOUTS:
         from synth.render import render
 
+        if kind == "text/pipes" and r.random() < 0.5:  # both places of the spanned-cell markers
+            quirks = dataclasses.replace(quirks, markers_after_label=True)
         return render(report, kind, r, quirks)
     if kind == "text/spaces":
         from synth.render_spaced import render_spaced
@@ -220,7 +223,9 @@ def render_kind(
     if kind == "markdown":
         from synth.render_markdown import render_markdown
 
-        return render_markdown(report, r, quirks)
+        # As converters make it (one table), or one small table per row, label repeated or lost.
+        per_row = r.choice([None, None, "label", "heading"])
+        return render_markdown(report, r, quirks, per_row=per_row)
     if kind == "html":
         from synth.render_html import render_html
 

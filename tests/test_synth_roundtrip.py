@@ -99,6 +99,24 @@ def test_roundtrip_exact(
     assert_roundtrip(report, layout, rng, Quirks.random(rng))
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    variant=st.sampled_from(VARIANTS),
+    blank_cells=st.sampled_from([0, 0, 1, 3]),
+)
+def test_roundtrip_pipes_with_spanned_markers_after_the_label(
+    seed: int, variant: str, blank_cells: int
+) -> None:
+    """`| 一、本年新收…` ⏎ `|||` ⏎ `0` ⏎ `|` …: the markers of the spanned label columns right
+    after the label, not at the row's end (seed 001): every cell read."""
+    report, rng = make_report(seed, variant, blank_cells=blank_cells)
+    quirks = replace(Quirks.random(rng), markers_after_label=True)
+    text = render_text(report, "text/pipes", random.Random(seed), quirks)
+    assert "\n|||\n" in text.replace("\r\n", "\n")
+    assert_roundtrip(report, "text/pipes", rng, quirks)
+
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), layout=st.sampled_from(LAYOUTS), variant=st.sampled_from(VARIANTS))
 def test_ambiguous_blank_cells_come_back_null_never_wrong(seed: int, layout: str, variant: str) -> None:

@@ -143,21 +143,29 @@ class _PipeRows:
     no open row (``current`` is None): that is the only "after the row end" state.
     """
 
-    __slots__ = ("cell", "current", "rows")
+    __slots__ = ("cell", "current", "rows", "spanned")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.current: Row | None = None
         self.cell: str | None = None  # text of the cell being filled, None between cells
+        # A "||…" line right after a row's labels: the spanned label columns (some converters
+        # put the markers there), or the row's end. The next line decides: a value continues it.
+        self.spanned = False
 
     def close_row(self) -> None:
         if self.current is not None:
             if self.cell is not None:
                 self.current.append(self.cell.strip())
             self.rows.append(self.current)
-        self.current, self.cell = None, None
+        self.current, self.cell, self.spanned = None, None, False
 
     def line(self, line: str) -> None:
+        if self.spanned:
+            if line[0] != "|" and looks_like_value(line):
+                self.spanned, self.cell = False, line  # "| label" ⏎ "|||" ⏎ "0": the row goes on
+                return
+            self.close_row()
         current, cell = self.current, self.cell
         if line[0] == "|":
             if line.strip("|"):
@@ -174,6 +182,9 @@ class _PipeRows:
             self.cell = None
             if len(line) >= 2:
                 current.extend([""] * (len(line) - 2))
+                if not any(map(looks_like_value, filter(None, current))):
+                    self.spanned = True  # labels only so far: maybe spanned cells, not the end
+                    return
                 self.rows.append(current)
                 self.current = None
             return
