@@ -14,7 +14,9 @@ template row, under its own ``###`` heading, with stand-in column headers (``数
 总计``); ``"label"`` repeats the row's label in the table's first cell, ``"heading"`` leaves it
 only in the heading (the label column lost). The applicant header rows then come as a table
 of their own with ``-`` in the spanned cells. ``label_lost`` is the share of table-三 rows
-printed without their label cells (the numbers alone, in template order).
+printed without their label cells (the numbers alone, in template order). ``page_break``
+leaves a few table-三 rows as loose text lines (label, then the numbers) between two parts of
+the table, as a page break does in a converter.
 
 A null cell prints as a dash, never empty: an empty first or last value cell beside empty
 padding makes the column alignment undecidable even in an undamaged row.
@@ -94,6 +96,7 @@ def render_markdown_parts(
     drop: float = 0.0,
     per_row: str | None = None,
     label_lost: float = 0.0,
+    page_break: bool = False,
 ) -> MarkdownRendering:
     quirks = dataclasses.replace(quirks or Quirks(), blank_marks=DASHES)
     tax = taxonomy()
@@ -128,7 +131,20 @@ def render_markdown_parts(
     t3.row([CHECK_NOTE, "", "", APPLICANTS, *[""] * (width - 4)])
     t3.row(["", "", "", labels[0], LEGAL_PERSONS, *[""] * (len(labels) - 3), labels[-1]])
     t3.row(["", "", "", "", *labels[1:-1], ""])
-    for row in table3_rows(report, rng, quirks):
+    rows3 = table3_rows(report, rng, quirks)
+    # A page break: a few rows come out as loose text lines, then the table goes on.
+    start = rng.randrange(3, len(rows3) - 4) if page_break else -1
+    loose = range(start, start + rng.randint(1, 4)) if page_break else range(0)
+    for i, row in enumerate(rows3):
+        if i in loose:
+            if i == loose.start:
+                out += [*t3.lines, ""]
+                t3 = _Table()
+            label = [c for c in row.lead if c][-1]
+            out.append(" ".join([label, *(v or rng.choice(DASHES) for v in row.values)]))
+            if i == loose.stop - 1:
+                out.append("")
+            continue
         _data_row(
             t3,
             row,

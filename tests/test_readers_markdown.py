@@ -208,3 +208,25 @@ def test_rows_without_labels_left_null_when_identities_fail() -> None:
     assert {(f["kind"], f["reason"]) for f in extracted.flags if f["table"] == "applications"} == {
         ("unreadable", "row label lost: assigned by position, but the identities do not confirm it")
     }
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**9), st.booleans())
+def test_round_trip_table_split_by_a_page_break(seed: int, quirky: bool) -> None:
+    """A page break left some table-三 rows as loose text lines (label, then the numbers)
+    between the two parts of the table: they are read like the table's rows."""
+    report = _report(seed)
+    rng = random.Random(seed + 1)
+    quirks = Quirks.random(rng) if quirky else Quirks()
+    text = render_markdown_parts(report, rng, quirks, detach=0.0, page_break=True).text
+    extracted = extract_bytes(text.encode(quirks.encoding), "report.md")
+    assert {
+        (r["category"], r["applicant_type"]): r["count"] for r in extracted.applications
+    } == report.applications
+
+
+def test_a_loose_line_is_a_row_only_with_a_known_label_and_values_alone() -> None:
+    assert rows_from_markdown("3.危及“三安全一稳定” 0 1 - 0 0 0 1\n\n我局 2023 年收到 12 件\n") == [
+        ["3.危及“三安全一稳定”", "0", "1", "-", "0", "0", "0", "1"],
+        ["我局 2023 年收到 12 件"],
+    ]

@@ -154,6 +154,22 @@ def _join_headed(rows: list[Row], headings: set[int]) -> list[Row]:
     return out
 
 
+# A table row left as a loose text line by a page break: a label, then its numbers.
+def _loose_row(line: str) -> Row | None:
+    """``3.危及“三安全一稳定” 0 0 1 0 0 0 1`` → the label and its values, when the label is a
+    known table-二/三 row label and at least two values end the line; else None."""
+    tokens = line.split()
+    n = 0
+    while n < len(tokens) - 1 and _looks_like_value(tokens[-1 - n]):
+        n += 1
+    if n < 2:
+        return None
+    label = " ".join(tokens[:-n])
+    if not _is_row_label([label]):
+        return None
+    return [label, *tokens[-n:]]
+
+
 def rows_from_markdown(text: str) -> list[Row]:
     text = ARTEFACTS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
@@ -185,7 +201,8 @@ def rows_from_markdown(text: str) -> list[Row]:
         if stripped:
             if heading:
                 headings.add(len(rows))
-            rows.append([stripped])
+            loose = None if heading or " " not in stripped else _loose_row(stripped)
+            rows.append(loose or [stripped])
     if table:
         rows.extend(_join_detached(table))
     return _join_headed(rows, headings) if headings else rows
