@@ -41,6 +41,10 @@ def headings(quirks: Quirks) -> list[str]:
             out[i] = "1. " + out[i].split("、", 1)[1]
     elif quirks.heading_style == "missing_two":
         out[1] = out[1].split("、", 1)[1]
+    elif quirks.heading_style == "renumbered":
+        # The overview unnumbered, so the tables' sections are 一、二、三 (then 四、五).
+        numbers = ["", "一、", "二、", "三、", "四、", "五、"]
+        out = [n + h.split("、", 1)[1] for n, h in zip(numbers, out, strict=True)]
     return out
 
 

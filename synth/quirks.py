@@ -19,7 +19,7 @@ DASHES = BLANK_MARKS[1:]
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "utf-16")
 NUMBERINGS = ("1.", "1、", "1．", "1. ", "（1）")
 TITLE_STYLES = ("plain", "spaced", "nian_du", "year_first")
-HEADING_STYLES = ("standard", "arabic", "missing_two")
+HEADING_STYLES = ("standard", "arabic", "missing_two")  # Quirks.random; also "renumbered"
 _FULLWIDTH = str.maketrans("0123456789,.-", "０１２３４５６７８９，．－")
 _SUB_ITEM = re.compile(r"^(\d{1,2})\.")
 _ENUMERATOR = re.compile(r"^（([一二三四五六七八九十]+)）")
@@ -45,7 +45,7 @@ class Quirks:
     shifted_rows: bool = False  # text/tabs rows that lost their leading empty cells (seed 002)
     bookmark: bool = False  # [bookmark: _GoBack] Word artefacts
     ascii_quotes: bool = False  # "三安全一稳定" instead of “三安全一稳定”
-    heading_style: str = "standard"  # standard | arabic (1. 收到和处理…) | missing_two (no 二、)
+    heading_style: str = "standard"  # standard | arabic (1. 收到和处理…) | missing_two (no 二、) | renumbered (tables 一、二、三)
     title_style: str = "plain"  # plain | spaced | nian_du | year_first
     encoding: str = "utf-8"  # utf-8 | utf-8-sig | gb18030 | utf-16
     crlf: bool = False  # Windows line endings

@@ -117,6 +117,16 @@ def test_roundtrip_pipes_with_spanned_markers_after_the_label(
     assert_roundtrip(report, "text/pipes", rng, quirks)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), layout=st.sampled_from(LAYOUTS), variant=st.sampled_from(VARIANTS))
+def test_roundtrip_renumbered_headings(seed: int, layout: str, variant: str) -> None:
+    """The overview unnumbered, so the tables' sections are 一、二、三: every cell read."""
+    report, rng = make_report(seed, variant)
+    quirks = replace(Quirks.random(rng), heading_style="renumbered")
+    assert "一、主动公开政府信息情况" in render_text(report, layout, random.Random(seed), quirks)
+    assert_roundtrip(report, layout, rng, quirks)
+
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), layout=st.sampled_from(LAYOUTS), variant=st.sampled_from(VARIANTS))
 def test_ambiguous_blank_cells_come_back_null_never_wrong(seed: int, layout: str, variant: str) -> None:
