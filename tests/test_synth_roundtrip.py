@@ -229,3 +229,53 @@ def test_labels_come_from_the_taxonomy() -> None:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     assert str(report.year) in lines[0] and report.agency in lines[0]  # the title
     assert lines[-1].startswith(f"{report.year + 1}年")  # published the following year
+
+
+# ---------------------------------------------------------------------------- every label, every layout
+def _labelled_by_row(report: SyntheticReport) -> SyntheticReport:
+    """Every row of tables 二 and 三 a value of its own (row k prints k+1): a label matched to
+    another row would show as a wrong number, where all-zero rows would hide it."""
+    for k, code in enumerate(report.category_codes):
+        for a in taxonomy().applicant_codes:
+            report.applications[(code, a)] = (k + 1) if a in ("natural_person", "total") else 0
+    items = list(dict.fromkeys(item for item, _m in report.proactive))
+    for (item, measure), value in list(report.proactive.items()):
+        if value is not None and measure != "amount_10k_yuan":
+            report.proactive[(item, measure)] = items.index(item) + 1
+    return report
+
+
+def _render_any(kind: str, report: SyntheticReport, rng: random.Random) -> tuple[bytes, str]:
+    from synth.render_docx import render_docx
+    from synth.render_html import render_html
+    from synth.render_markdown import render_markdown
+    from synth.render_pdf import render_pdf
+    from synth.render_spaced import render_spaced
+
+    renderers = {
+        "html": (render_html, "report.html"),
+        "docx": (render_docx, "report.docx"),
+        "pdf": (render_pdf, "report.pdf"),
+        "markdown": (render_markdown, "report.md"),
+        "text/spaces": (render_spaced, "report.txt"),
+    }
+    if kind in renderers:
+        fn, name = renderers[kind]
+        return fn(report, rng, Quirks()), name
+    return render(report, kind, rng, Quirks()), "report.txt"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("kind", [*LAYOUTS, "text/spaces", "markdown", "html", "docx", "pdf"])
+def test_every_label_reaches_its_own_row(kind: str, variant: str) -> None:
+    """The label matcher against the whole taxonomy in every layout: each template row of
+    tables 二 and 三 (both templates, 其他处理 single or split) is found, and found as itself."""
+    report, rng = make_report(11, variant)
+    report = _labelled_by_row(report)
+    data, name = _render_any(kind, report, rng)
+    got = extract_bytes(data, f"{report.year}/{name}").to_json()
+    assert got["status"] != "rejected", got["error"]
+    found = mismatches(got, report)
+    assert not found, "\n".join(
+        f"{m.table} {m.row}/{m.column}: got {m.got}, expected {m.expected}" for m in found
+    )
