@@ -9,6 +9,7 @@ from is skipped by every step; a file the parse cache knows is never extracted a
 """
 
 import dataclasses
+import itertools
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -461,9 +462,10 @@ def _stage_year(
     tables: dict[str, list[Path]] = {"reports": [write_staged(reports, folder / "reports.parquet")]}
     tables |= {t: [] for t in (*FACT_TABLES, "corrections")}
     counts = {"reports": reports.height} | dict.fromkeys((*FACT_TABLES, "corrections"), 0)
-    chunks = [fact_frames(cache, chunk) for chunk in needed.iter_slices(STAGE_REPORTS)]
+    # One chunk at a time (a generator): a year's facts are never all in memory at once.
+    chunks = (fact_frames(cache, chunk) for chunk in needed.iter_slices(STAGE_REPORTS))
     if fixes.corrected:
-        chunks.append(fixes.facts | {"corrections": fixes.table})
+        chunks = itertools.chain(chunks, [fixes.facts | {"corrections": fixes.table}])
     for n, chunk_frames in enumerate(chunks):
         for table, frame in chunk_frames.items():
             failures += failure_rows(table, MODELS[table], frame)  # keys include report_id: chunks add up
