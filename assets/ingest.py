@@ -416,6 +416,7 @@ def validated_frames(
                 {
                     **{f"staged_{t}": n for t, n in staged.rows.items()},
                     "reports_kept_as_stored": len(staged.keep_facts_of),
+                    **{f"corrections_{status}": n for status, n in staged.corrections.items()},
                     "pandera_failures": len(staged.failures),
                     "failure_list": dg.MetadataValue.json(staged.failures[:_MAX_LISTED]),
                     "duplicates_skipped": _md_list(staged.duplicates),

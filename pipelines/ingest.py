@@ -45,6 +45,7 @@ class YearSummary:
     failed_identities: int = 0  # identities A–D that fail in loaded reports (a warning)
     duplicates: list[str] = field(default_factory=list)  # files skipped: same bytes as another file
     problems: list[str] = field(default_factory=list)  # manifest/layout problems
+    corrections: dict[str, int] = field(default_factory=dict)  # corrections.csv lines by status, this run
 
     @property
     def files(self) -> int:
@@ -142,6 +143,9 @@ def _summarise_year(year: int, done: Metadata) -> YearSummary:
         summary.validation_failures = list(staged.get("failure_list", []))
         summary.duplicates = list(staged.get("duplicate_list", []))
         summary.kept_as_stored = int(staged.get("reports_kept_as_stored", 0))
+        summary.corrections = {
+            k.removeprefix("corrections_"): int(v) for k, v in staged.items() if k.startswith("corrections_")
+        }
     stored = done.get(("warehouse_year", key))
     if stored is not None:
         summary.loaded = bool(stored["loaded"])

@@ -81,6 +81,8 @@ def test_a_correction_fills_a_null_and_is_kept_with_the_printed_value(tmp_path: 
 
     again = run_ingest(raw_dir=raw, db_path=wh)
     assert again.success and again.years[2022].loaded and again.years[2022].parsed == 0
+    assert again.years[2022].corrections == {"applied": 1}  # the run's Dagster metadata
+    assert again.corrections == {"applied": 1}  # what the warehouse holds
     value_col = {"applications": "count", "proactive": "value", "appeals": "count"}[table]
     key_cols = {
         "applications": ("category", "applicant_type"),
