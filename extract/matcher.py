@@ -358,19 +358,27 @@ def match(doc: Document, *, year: int | None = None) -> Tables:
     else:
         single_other_row = None
     template, _how = detect_template(table2_rows, single_other_row, year)
+    undecided_other = single_other_row is None and template == "2021"
     if single_other_row is None:
         single_other_row = template == "2019"
 
     codes = tax.category_codes(single_other_row=single_other_row)
     positional: dict[str, RowParts] = {}
-    if any(code is None for code, _p in t3_sequence):
-        if not category_rows and template == "2021":
-            # Every label lost: the number of rows tells the single 其他处理 row from its split.
-            unlabelled = sum(1 for code, _p in t3_sequence if code is None)
-            for single in (False, True):
-                if unlabelled == len(tax.category_codes(single_other_row=single)):
-                    single_other_row, codes = single, tax.category_codes(single_other_row=single)
+    unlabelled = sum(1 for code, _p in t3_sequence if code is None)
+    if unlabelled:
         positional = _by_position(t3_sequence, codes)
+        if undecided_other:
+            # No （六） row kept its label: the variant (one 其他处理 row or its three sub-rows)
+            # in which every unlabelled row finds its place, if exactly one does.
+            fits = [
+                (single, pos)
+                for single in (False, True)
+                if len(pos := _by_position(t3_sequence, tax.category_codes(single_other_row=single)))
+                == unlabelled
+            ]
+            if len(fits) == 1:
+                single_other_row, positional = fits[0]
+                codes = tax.category_codes(single_other_row=single_other_row)
     found = {
         "table 二": len(item_rows),
         "table 三": len([c for c in codes if c in category_rows or c in positional]),
