@@ -179,7 +179,8 @@ def test_a_heading_joins_only_a_known_row_label_to_values_alone() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**9), st.sampled_from([0.3, 1.0]))
-@example(39009344, 0.3)  # the single （六）其他处理 row unlabelled: its variant is the one where every row fits
+# Found by hypothesis: the single （六）其他处理 row unlabelled; its variant is the one where every row fits.
+@example(39009344, 0.3)
 def test_rows_without_labels_are_assigned_by_position_only_when_identities_confirm(
     seed: int, label_lost: float
 ) -> None:
