@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from synth.model import SyntheticReport, random_report
@@ -36,6 +36,7 @@ KINDS = (
     "text/spaces",
     "text/runon",
     "markdown",
+    "markdown/transcript",
     "html",
     "docx",
     "doc",
@@ -44,6 +45,7 @@ KINDS = (
 )
 SUFFIX = {
     "markdown": ".md",
+    "markdown/transcript": ".md",
     "html": ".html",
     "docx": ".docx",
     "doc": ".doc",
@@ -51,7 +53,7 @@ SUFFIX = {
     "pdf/unruled": ".pdf",
 }
 # The format the extractor should detect; an unruled PDF is read from text positions.
-EXPECTED_FORMAT = {"pdf/unruled": "pdf/spaces"}
+EXPECTED_FORMAT = {"pdf/unruled": "pdf/spaces", "markdown/transcript": "markdown"}
 OFFICE_KINDS = {"doc": "doc", "pdf": "pdf", "pdf/unruled": "pdf"}  # kind -> LibreOffice target
 VARIANTS = ("2019", "2021", "2021-single")  # 2021-single keeps （六）其他处理 as one row
 BREAK_SHARE = 0.1  # reports with a planted identity break (a 总计 that does not add up)
@@ -102,6 +104,8 @@ def _report(rng: random.Random, index: int) -> SyntheticReport:
 def _render(kind: str, report: SyntheticReport, rng: random.Random, quirks: Quirks, case: Case) -> bytes:
     """The file's bytes; for DOC/PDF the DOCX that LibreOffice will convert."""
     if kind.startswith("text/") and kind not in ("text/spaces", "text/runon"):
+        if kind == "text/pipes" and rng.random() < 0.5:  # spanned-cell markers right after the label
+            quirks = replace(quirks, markers_after_label=True)
         return render(report, kind, rng, quirks)
     if kind == "text/spaces":
         return render_spaced(report, rng, quirks)
@@ -112,6 +116,19 @@ def _render(kind: str, report: SyntheticReport, rng: random.Random, quirks: Quir
         parts = render_markdown_parts(report, rng, quirks, detach=detach, drop=drop)
         case.damaged = set(parts.damaged)  # ("appeals", "appeals") stands for the whole table
         return parts.text.encode(quirks.encoding)
+    if kind == "markdown/transcript":
+        # As transcripts and some converters leave them: one small table per row (label
+        # repeated, or only in the heading), or one table cut by a page break with some rows'
+        # labels lost (those rows are placed only when identities A and B confirm it).
+        shape = rng.choice(["label", "heading", "split"])
+        if shape == "split":
+            label_lost = rng.choice([0.0, 0.2, 1.0])
+            text = render_markdown_parts(
+                report, rng, quirks, detach=0.0, page_break=True, label_lost=label_lost
+            ).text
+        else:
+            text = render_markdown_parts(report, rng, quirks, per_row=shape).text
+        return text.encode(quirks.encoding)
     if kind == "html":
         return render_html(report, rng, quirks)
     if kind in ("docx", "doc"):

@@ -30,7 +30,7 @@ TARGETS_MS = {"text": 2.0, "html": 5.0, "docx": 30.0, "pdf": 150.0}
 
 def target_group(kind: str) -> str | None:
     """Which target applies: text layouts and Markdown are text; DOC has none (a conversion)."""
-    if kind.startswith("text/") or kind in ("markdown", "txt", "md"):
+    if kind.startswith(("text/", "markdown")) or kind in ("txt", "md"):
         return "text"
     if kind.startswith("pdf"):
         return "pdf"
