@@ -30,7 +30,7 @@ from extract.pool import ExtractionFailure, ExtractionPool
 from schemas.models import MODELS, failure_rows
 from warehouse.agencies import AgencyDirectory, build_directory
 from warehouse.changes import FileChanges, compare, content_fingerprint, scan_hashed, stat_fingerprints
-from warehouse.corrections import correct_year, read_corrections
+from warehouse.corrections import CorrectionsFileError, correct_year, read_corrections
 from warehouse.db import (
     LoadRecord,
     LoadResult,
@@ -451,7 +451,11 @@ def _stage_year(
     rows = report_rows(cache, extracted.entries, extracted.manifest, directory(paths))
     # Corrections by people: the reports they name get their facts corrected (and are never kept
     # as stored: their warnings carry the corrections, so a changed line reloads them).
-    fixes = correct_year(read_corrections(paths.corrections), rows.frame, lambda r: fact_frames(cache, r))
+    try:
+        corrections = read_corrections(paths.corrections)
+    except CorrectionsFileError as exc:  # one line in the UI too, not a stack trace
+        raise dg.Failure(description=str(exc)) from None
+    fixes = correct_year(corrections, rows.frame, lambda r: fact_frames(cache, r))
     reports = fixes.reports.drop("key")
     failures = failure_rows("reports", MODELS["reports"], reports)
     kept = set() if full else unchanged_reports(paths.db, extracted.year, reports) - fixes.corrected

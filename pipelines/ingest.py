@@ -239,6 +239,11 @@ def run_ingest(
     if not wanted:
         say(f"nothing to ingest in {paths.raw}")
         return summary
+    try:  # a corrections.csv that cannot be read stops the ingest before any run, in one line
+        read_corrections(paths.corrections)
+    except CorrectionsFileError as exc:
+        summary.errors.append(f"{exc}; nothing was loaded, the warehouse is as it was")
+        return summary
     if not force and paths.raw.is_dir():
         # Years whose files are untouched since their load (names, sizes, mtimes: no file read)
         # need no run at all; the others go through the job, which compares contents.

@@ -199,3 +199,19 @@ def test_a_corrections_file_without_its_columns_is_one_clear_error(tmp_path: Pat
     with pytest.raises(CorrectionsFileError, match="the header lacks table, row, column"):
         read_corrections(path)
     assert read_corrections(tmp_path / "absent.csv") == []
+
+
+def test_an_unreadable_corrections_file_stops_the_ingest_in_one_line(tmp_path: Path) -> None:
+    raw, wh, _reports = _raw(tmp_path)
+    assert run_ingest(raw_dir=raw, db_path=wh).success
+    before = db.query(wh, "SELECT count(*), sum(null_cells) FROM reports")
+    (raw.parent / "corrections.csv").write_text("path,cell\n", "utf-8")
+    (raw / "2022" / "丙局.txt").write_bytes((raw / "2022" / "乙局.txt").read_bytes() + b"\n")
+    result = run_ingest(raw_dir=raw, db_path=wh)
+    assert not result.success and not result.run_ids  # no run started
+    assert result.errors == [
+        f"{raw.parent / 'corrections.csv'}: the header lacks table, row, column, value "
+        "(columns: file, sha256, table, row, column, value, override, note, who); "
+        "nothing was loaded, the warehouse is as it was"
+    ]
+    assert db.query(wh, "SELECT count(*), sum(null_cells) FROM reports") == before

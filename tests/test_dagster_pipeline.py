@@ -285,3 +285,16 @@ def test_report_files_observes_each_year_without_reading_files(tmp_path: Path) -
     write_raw(raw, 2022, ["乙局"], seed=3)
     after = year_data_versions(paths)
     assert after["2021"] == before["2021"] and after["2022"] != before["2022"]
+
+
+def test_an_unreadable_corrections_file_fails_the_step_with_one_line(seed_raw: Path, tmp_path: Path) -> None:
+    (seed_raw.parent / "corrections.csv").write_text("path,cell\n", "utf-8")
+    result = _materialize(seed_raw, tmp_path / "w.duckdb", partition_key="2022")
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "validated_frames"
+    error = failure.step_failure_data.user_failure_data
+    assert error is not None and error.description.endswith(
+        "corrections.csv: the header lacks table, row, column, value "
+        "(columns: file, sha256, table, row, column, value, override, note, who)"
+    )
