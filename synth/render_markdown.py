@@ -158,22 +158,38 @@ def render_markdown_parts(
     out += [*t3.lines, ""]
 
     # ---- table 四
-    out += [f"## {heads[3]}", ""]
+    out += [f"## {heads[3]}", "", *_table4(report, rng, quirks, drop, damaged), ""]
+    out += _closing(report, heads, problems, others, published)
+    return MarkdownRendering("\n".join(out) + "\n", damaged)
+
+
+def _table4(
+    report: SyntheticReport,
+    rng: random.Random,
+    quirks: Quirks,
+    drop: float | None,
+    damaged: set[tuple[str, str]],
+) -> list[str]:
+    """Table 四 as one pipe table; ``drop`` (None: no damage drawn) may lose one value cell."""
     top, sub = proceeding_headers()
-    outcomes = [o.label for o in tax.appeal_outcomes]
+    outcomes = [o.label for o in taxonomy().appeal_outcomes]
     n = len(outcomes)
     t4 = _Table()
     t4.row([top[0], *[""] * (n - 1), top[1], *[""] * (n * len(sub) - 1)])
     t4.row([*outcomes, *[s for s in sub for s in [s, *[""] * (n - 1)]]])
     t4.row([*[""] * n, *[o for _ in sub for o in outcomes]])
     values = appeal_values(report, rng, quirks)
-    if rng.random() < drop:
+    if drop is not None and rng.random() < drop:
         values.pop(rng.randrange(len(values)))
         damaged.add(("appeals", "appeals"))
     t4.row(values)
-    out += [*t4.lines, ""]
+    return t4.lines
 
-    out += [
+
+def _closing(
+    report: SyntheticReport, heads: list[str], problems: list[str], others: list[str], published: str
+) -> list[str]:
+    return [
         f"## {heads[4]}",
         "",
         *problems,
@@ -186,7 +202,6 @@ def render_markdown_parts(
         "",
         published,
     ]
-    return MarkdownRendering("\n".join(out) + "\n", damaged)
 
 
 def _small_table(row: DataRow, per_row: str, measures: int) -> list[str]:
@@ -228,28 +243,8 @@ def _per_row(
         for parent in [c for c in row.lead if c][:-1]:  # 三、本年度办理结果, （三）不予公开
             out += [f"### {parent}", ""]
         out += _small_table(row, per_row, len(row.values))
-    top, sub = proceeding_headers()
-    outcomes = [o.label for o in tax.appeal_outcomes]
-    n = len(outcomes)
-    t4 = _Table()
-    t4.row([top[0], *[""] * (n - 1), top[1], *[""] * (n * len(sub) - 1)])
-    t4.row([*outcomes, *[s for s in sub for s in [s, *[""] * (n - 1)]]])
-    t4.row([*[""] * n, *[o for _ in sub for o in outcomes]])
-    t4.row(appeal_values(report, rng, quirks))
-    out += [f"## {heads[3]}", "", *t4.lines, ""]
-    out += [
-        f"## {heads[4]}",
-        "",
-        *problems,
-        "",
-        f"## {heads[5]}",
-        "",
-        *others,
-        "",
-        report.agency,
-        "",
-        published,
-    ]
+    out += [f"## {heads[3]}", "", *_table4(report, rng, quirks, None, set()), ""]
+    out += _closing(report, heads, problems, others, published)
     return MarkdownRendering("\n".join(out) + "\n")
 
 
