@@ -72,7 +72,7 @@ class Correction:
     who: str | None
     problem: str | None = None  # why the line cannot apply to any report, when it cannot
 
-    def names(self, report_id: str, sha256: str, source_path: str) -> bool:
+    def names(self, sha256: str, source_path: str) -> bool:
         if self.sha256 is not None:
             return sha256.startswith(self.sha256)
         return self.file == source_path
@@ -166,7 +166,7 @@ def correct_year(corrections: list[Correction], reports: pl.DataFrame, facts_of:
     hits: dict[str, list[Correction]] = {}
     stale: dict[str, list[tuple[Correction, str]]] = {}
     for c in corrections:
-        named = [rid for rid, sha, p in rows if c.names(rid, sha, p)]
+        named = [rid for rid, sha, p in rows if c.names(sha, p)]
         if c.sha256 is not None and c.file is not None and c.file in by_path:
             rid, sha = by_path[c.file]
             if not sha.startswith(c.sha256):  # the file at that path is another version now
