@@ -22,14 +22,10 @@ from bench.corpus import Case
 from extract import extract_bytes
 from extract.glued import AMBIGUOUS
 from extract.readers import reader_for
-from schemas.taxonomy import taxonomy
+from schemas.taxonomy import CELL_TABLES, taxonomy
 from synth.corpus import expected_json
 
-TABLES = {
-    "applications": (("category", "applicant_type"), "count"),
-    "proactive": (("item", "measure"), "value"),
-    "appeals": (("proceeding", "outcome"), "count"),
-}
+TABLES = CELL_TABLES
 SNIPPET_ROWS = 3
 SNIPPET_CHARS = 220
 

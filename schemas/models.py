@@ -13,7 +13,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.errors import SchemaError, SchemaErrors
 
-from schemas.taxonomy import NULL_KINDS, TEMPLATES, taxonomy
+from schemas.taxonomy import CELL_TABLES, NULL_KINDS, TEMPLATES, taxonomy
 
 _TAX = taxonomy()
 CATEGORY_CODES = [c.code for c in _TAX.categories]
@@ -27,7 +27,7 @@ PROACTIVE_PAIRS = sorted({f"{item}/{m.code}" for t in TEMPLATES for item, m in _
 SIGNED_MEASURES = sorted({m.code for t in TEMPLATES for _, m in _TAX.proactive_cells(t) if m.signed})
 STATUSES = ["ok", "warning", "rejected", "superseded"]
 RULES = ["A", "B", "C", "D", "E"]  # TAXONOMY.md identities
-FACT_TABLE_NAMES = ["applications", "proactive", "appeals"]  # the tables a cell flag or correction names
+FACT_TABLE_NAMES = list(CELL_TABLES)  # the tables a cell flag or correction names
 CORRECTION_STATUSES = ["applied", "stale", "needs_override", "unknown_cell"]
 FIRST_YEAR, LAST_YEAR = 2019, 2100  # no national table before 2019
 

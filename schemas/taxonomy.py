@@ -16,6 +16,13 @@ TEMPLATES = ("2019", "2021")
 # as a dash or 无, printed but not readable as a number (or its row or table not found), or
 # several readings fit (run-together digits) and none is taken.
 NULL_KINDS = ("blank", "dash", "unreadable", "ambiguous")
+# The three tables of template cells, as `gongkai extract --json` and the warehouse name their
+# columns: (row code column, column code column), value column.
+CELL_TABLES: dict[str, tuple[tuple[str, str], str]] = {
+    "applications": (("category", "applicant_type"), "count"),
+    "proactive": (("item", "measure"), "value"),
+    "appeals": (("proceeding", "outcome"), "count"),
+}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from schemas.taxonomy import CELL_TABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GONGKAI_SHARED", ROOT.parent / "shared"))
 
@@ -25,11 +27,7 @@ def expected_for(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-TABLE_KEYS = {
-    "applications": (("category", "applicant_type"), "count"),
-    "proactive": (("item", "measure"), "value"),
-    "appeals": (("proceeding", "outcome"), "count"),
-}
+TABLE_KEYS = CELL_TABLES
 
 
 def keyed(rows: list[dict[str, Any]], keys: tuple[str, ...], value: str) -> dict[tuple, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.ingest import run_ingest
+from schemas.taxonomy import CELL_TABLES
 from synth.model import random_report
 from synth.render import render
 from warehouse import db
@@ -83,12 +84,7 @@ def test_a_correction_fills_a_null_and_is_kept_with_the_printed_value(tmp_path: 
     assert again.success and again.years[2022].loaded and again.years[2022].parsed == 0
     assert again.years[2022].corrections == {"applied": 1}  # the run's Dagster metadata
     assert again.corrections == {"applied": 1}  # what the warehouse holds
-    value_col = {"applications": "count", "proactive": "value", "appeals": "count"}[table]
-    key_cols = {
-        "applications": ("category", "applicant_type"),
-        "proactive": ("item", "measure"),
-        "appeals": ("proceeding", "outcome"),
-    }[table]
+    key_cols, value_col = CELL_TABLES[table]
     got = db.query(
         wh,
         f"SELECT {value_col} FROM {table} WHERE agency = '测试市甲局' AND {key_cols[0]} = ? AND {key_cols[1]} = ?",

@@ -15,7 +15,7 @@ from extract.glued import AMBIGUOUS
 from extract.readers import runon
 from extract.readers.runon import rows_from_runon
 from extract.readers.text import detect_layout
-from schemas.taxonomy import taxonomy
+from schemas.taxonomy import CELL_TABLES, taxonomy
 from synth.model import SyntheticReport, random_report
 from synth.quirks import Quirks
 from synth.render_runon import render_runon, render_runon_parts
@@ -24,11 +24,7 @@ from tests.test_glued import _agreed, _brute_appeals, brute_splits, brute_table3
 
 TAX = taxonomy()
 PINGTAN = shared_files("realdocs", "80*_page.txt")
-TABLES = (
-    ("applications", ("category", "applicant_type"), "count"),
-    ("proactive", ("item", "measure"), "value"),
-    ("appeals", ("proceeding", "outcome"), "count"),
-)
+TABLES = tuple((table, keys, value) for table, (keys, value) in CELL_TABLES.items())
 
 SNIPPET = (
     "正文一、总体情况本年度共收到申请3件。二、主动公开政府信息情况 第二十条第（一）项信息内容本年制发件数本年废止件数"

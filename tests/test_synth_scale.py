@@ -20,7 +20,7 @@ import pytest
 from extract import extract_path
 from extract.glued import AMBIGUOUS
 from pipelines.cli import main
-from schemas.taxonomy import taxonomy
+from schemas.taxonomy import CELL_TABLES, taxonomy
 from synth import pdf_template, scale
 from synth.corpus import MANIFEST_COLUMNS, expected_json
 from synth.model import SyntheticReport
@@ -95,11 +95,7 @@ def _tally(
 ) -> None:
     found = {(m.table, m.row, m.column): m for m in mismatches(got, report)}
     flags = {(f["table"], f["row"], f["column"]): f["reason"] for f in got["flags"]}
-    for table, (row_key, column_key) in {
-        "applications": ("category", "applicant_type"),
-        "proactive": ("item", "measure"),
-        "appeals": ("proceeding", "outcome"),
-    }.items():
+    for table, ((row_key, column_key), _value) in CELL_TABLES.items():
         for cell in expected_json(report)[table]:
             key = (table, cell[row_key], cell[column_key])
             m = found.get(key)

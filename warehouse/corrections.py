@@ -39,17 +39,11 @@ import polars as pl
 
 from extract.identities import compute_checks
 from extract.matcher import Cell, Tables
-from schemas.taxonomy import TEMPLATES, taxonomy
+from schemas.taxonomy import CELL_TABLES, TEMPLATES, taxonomy
 from warehouse.frames import SCHEMAS
 
 COLUMNS = ("file", "sha256", "table", "row", "column", "value", "override", "note", "who")
 REQUIRED = ("table", "row", "column", "value")
-_VALUE_COLUMN = {"applications": "count", "proactive": "value", "appeals": "count"}
-_CELL_COLUMNS = {
-    "applications": ("category", "applicant_type"),
-    "proactive": ("item", "measure"),
-    "appeals": ("proceeding", "outcome"),
-}
 _HEX = re.compile(r"^[0-9a-f]{16,64}$")
 _TRUE = {"override", "yes", "y", "true", "1", "x"}
 
@@ -112,7 +106,7 @@ def _correction(line: int, f: dict[str, str]) -> Correction:
     if sha is None and file is None:
         problem = "names no file: give file (the path under the raw folder) or sha256"
     table, row, column = f.get("table", ""), f.get("row", ""), f.get("column", "")
-    if problem is None and table not in _CELL_COLUMNS:
+    if problem is None and table not in CELL_TABLES:
         problem = f"table {table!r} is not one of applications, proactive, appeals"
     value: float | None = None
     try:
@@ -237,8 +231,7 @@ def _apply(c: Correction, report: dict, facts: dict[str, pl.DataFrame]) -> dict:
     """Apply one line to ``facts`` (in place) when it may; its ``corrections`` row."""
     if c.problem is not None:
         return _line(c, report, None, "unknown_cell", c.problem)
-    row_col, col_col = _CELL_COLUMNS[c.table]
-    value_col = _VALUE_COLUMN[c.table]
+    (row_col, col_col), value_col = CELL_TABLES[c.table]
     frame = facts[c.table]
     at = (
         (pl.col("report_id") == report["report_id"])
@@ -329,9 +322,9 @@ def _recheck(
 
 def _tables(facts: dict[str, pl.DataFrame], rid: str, template: str | None) -> Tables:
     def cells(table: str) -> dict[tuple[str, str], Cell]:
-        a, b = _CELL_COLUMNS[table]
+        (a, b), value = CELL_TABLES[table]
         frame = facts[table].filter(pl.col("report_id") == rid)
-        return {(r, c): Cell(v) for r, c, v in frame.select(a, b, _VALUE_COLUMN[table]).iter_rows()}
+        return {(r, c): Cell(v) for r, c, v in frame.select(a, b, value).iter_rows()}
 
     applications = cells("applications")
     tax = taxonomy()
