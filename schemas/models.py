@@ -28,7 +28,7 @@ SIGNED_MEASURES = sorted({m.code for t in TEMPLATES for _, m in _TAX.proactive_c
 STATUSES = ["ok", "warning", "rejected", "superseded"]
 RULES = ["A", "B", "C", "D", "E"]  # TAXONOMY.md identities
 FACT_TABLE_NAMES = list(CELL_TABLES)  # the tables a cell flag or correction names
-CORRECTION_STATUSES = ["applied", "stale", "needs_override", "unknown_cell"]
+CORRECTION_STATUSES = ["applied", "stale", "needs_override", "unknown_cell", "conflict", "duplicate"]
 FIRST_YEAR, LAST_YEAR = 2019, 2100  # no national table before 2019
 
 

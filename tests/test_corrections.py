@@ -211,3 +211,26 @@ def test_an_unreadable_corrections_file_stops_the_ingest_in_one_line(tmp_path: P
         "nothing was loaded, the warehouse is as it was"
     ]
     assert db.query(wh, "SELECT count(*), sum(null_cells) FROM reports") == before
+
+
+def test_two_lines_for_one_cell_never_pick_a_value_silently(tmp_path: Path) -> None:
+    raw, wh, reports = _raw(tmp_path)
+    (table, row, column), (table2, row2, column2) = sorted(_nulls(reports["blanked"]))[:2]
+    (raw.parent / "corrections.csv").write_text(
+        HEADER
+        + f"2022/甲局.txt,,{table},{row},{column},7,,,a\n"
+        + f"2022/甲局.txt,,{table},{row},{column},8,,,b\n"  # disagrees with line 2
+        + f"2022/甲局.txt,,{table2},{row2},{column2},5,,,a\n"
+        + f"2022/甲局.txt,,{table2},{row2},{column2},5,,,b\n",  # repeats line 4
+        "utf-8",
+    )
+    assert run_ingest(raw_dir=raw, db_path=wh).success
+    assert db.query(wh, "SELECT line, status, reason FROM corrections ORDER BY line") == [
+        (2, "conflict", "another value for this cell on line 3: none applied"),
+        (3, "conflict", "another value for this cell on line 2: none applied"),
+        (4, "applied", None),
+        (5, "duplicate", "the same correction as line 4, which applies"),
+    ]
+    # The disputed cell stays null and flagged; the agreed one has its value.
+    flagged = db.query(wh, "SELECT row_code, column_code FROM cell_flags ORDER BY ALL")
+    assert (row, column) in flagged and (row2, column2) not in flagged

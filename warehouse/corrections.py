@@ -21,6 +21,8 @@ What a line does (table ``corrections`` keeps every line that names a loaded rep
   override never lands on a later version of the report.
 - **unknown_cell**: the table, row or column is not a cell of this report's template, or the
   value is not a number.
+- **conflict**: two lines give one cell different values: neither is applied.
+- **duplicate**: a line repeats an earlier one (same cell, same value): the earlier one applies.
 
 A line that names no report at all (no such path, no such sha256) is returned as unmatched: the
 CLI prints it, so a typo is never silent.
@@ -183,8 +185,24 @@ def correct_year(corrections: list[Correction], reports: pl.DataFrame, facts_of:
         for c, reason in stale.get(rid, []):
             lines.append(_line(c, report, None, "stale", reason))
             notes.setdefault(rid, []).append(f"line {c.line} stale")
+        first: dict[tuple[str, str, str], Correction] = {}
         for c in hits.get(rid, []):
-            lines.append(_apply(c, report, facts))
+            cell = (c.table, c.row, c.column)
+            values = {o.value for o in hits[rid] if (o.table, o.row, o.column) == cell and o.problem is None}
+            if c.problem is None and len(values) > 1:
+                # Two lines disagree on one cell: which is right is a person's call, not ours.
+                others = sorted(
+                    o.line for o in hits[rid] if (o.table, o.row, o.column) == cell and o is not c
+                )
+                reason = f"another value for this cell on line {', '.join(map(str, others))}: none applied"
+                lines.append(_line(c, report, None, "conflict", reason))
+            elif c.problem is None and cell in first:
+                reason = f"the same correction as line {first[cell].line}, which applies"
+                lines.append(_line(c, report, None, "duplicate", reason))
+            else:
+                if c.problem is None:
+                    first[cell] = c
+                lines.append(_apply(c, report, facts))
             status = lines[-1]["status"]
             notes.setdefault(rid, []).append(
                 f"{c.table} {c.row}/{c.column} = {_number(c.value)} (line {c.line})"

@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS corrections (
     printed_value   DOUBLE,             -- what the extractor read (NULL: see printed_kind)
     printed_kind    VARCHAR,            -- read | blank | dash | unreadable | ambiguous
     corrected_value DOUBLE,
-    status          VARCHAR NOT NULL,   -- applied | stale | needs_override | unknown_cell
+    status          VARCHAR NOT NULL,   -- applied | stale | needs_override | unknown_cell | conflict | duplicate
     reason          VARCHAR,            -- why it was not applied
     override        BOOLEAN NOT NULL,   -- the line says `override`: it may replace a value read without doubt
     note            VARCHAR,
