@@ -318,4 +318,4 @@ def _check_corrections(
             what = c.problem or f"names no loaded report ({c.file or c.sha256})"
             summary.warnings.append(f"{csv_path.name} line {c.line}: {what}")
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.corrections.items()))
-    say(f"{csv_path.name}: {len(lines)} lines ({counts or 'none applied'})")
+    say(f"{csv_path.name}: {len(lines)} line{'' if len(lines) == 1 else 's'} ({counts or 'none applied'})")
