@@ -8,6 +8,7 @@ Incremental by content (warehouse.changes): a year whose fingerprint is the one 
 from is skipped by every step; a file the parse cache knows is never extracted again.
 """
 
+import contextlib
 import dataclasses
 import itertools
 import shutil
@@ -23,6 +24,8 @@ import polars as pl
 
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
+from assets.readahead import active as active_read_ahead
+from assets.readahead import batched, extraction_hints
 from assets.resources import GongkaiPaths
 from extract.api import PARSER_VERSION
 from extract.limits import MEMORY_MB, TIMEOUT_S
@@ -232,39 +235,19 @@ def raw_files(
 
 # ---------------------------------------------------------------------------- extracted_reports
 def _hints(year_files: YearFiles, raw: RawFile) -> dict[str, Any]:
-    entry = year_files.manifest.get(raw.relative)
-    return {
-        "manifest_agency": entry.agency if entry else None,
-        "manifest_year": entry.year if entry else None,
-        "folder_year": year_files.year,
-    }
+    return extraction_hints(year_files.manifest, raw.relative, year_files.year)
 
 
-# Files go to the workers in batches (one pool task each): the pool's per-task cost, about a
-# millisecond, was a fifth of an HTML report's extraction. A batch that fails (one of its files
-# hung, ran out of memory or crashed its worker) is split and its files retried one by one, each
-# under the per-file limits, so a hostile file costs at most one batch timeout more.
-BATCH_FILES = 8
-BATCH_BYTES = 4 * 2**20
-
-
-def _batches(todo: list[tuple[YearFiles, RawFile]]) -> list[list[tuple[YearFiles, RawFile]]]:
-    out: list[list[tuple[YearFiles, RawFile]]] = []
-    size = 0
-    for item in todo:
-        if not out or len(out[-1]) >= BATCH_FILES or size + item[1].size > BATCH_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(item)
-        size += item[1].size
-    return out
+Item = tuple[YearFiles, RawFile]
 
 
 def _parse_missing(
-    context: dg.AssetExecutionContext, cache: ParseCache, todo: list[tuple[YearFiles, RawFile]]
+    context: dg.AssetExecutionContext, cache: ParseCache, todo: list[Item]
 ) -> dict[tuple[int, str], FileEntry]:
     """Extract the files the cache does not know on long-lived worker processes (one per core,
-    each file under the time and memory limits of extract.limits); store what they give."""
+    each file under the time and memory limits of extract.limits); store what they give. In an
+    ingest with read-ahead (assets.readahead), files already queued are claimed, not queued
+    again, and the next year's first files are queued behind this year's."""
     done: dict[tuple[int, str], FileEntry] = {}
 
     def keep(
@@ -287,26 +270,60 @@ def _parse_missing(
             cache.add(parsed)
             done[(yf.year, raw.relative)] = FileEntry(raw, parsed.key)
 
-    def submit(pool: ExtractionPool, batch: list[tuple[YearFiles, RawFile]]) -> Any:
+    def submit(pool: ExtractionPool, batch: list[Item]) -> Any:
         return pool.submit(parse_files, [(raw.path, raw.relative, _hints(yf, raw)) for yf, raw in batch])
 
+    ahead = active_read_ahead()
+
+    def read_on() -> None:  # queue the next year's first files behind this year's
+        if ahead is not None:
+            ahead.after(max(int(k) for k in context.partition_keys), cache)
+
     if not todo:
+        read_on()
         return done
-    retry: list[tuple[YearFiles, RawFile]] = []
-    with ExtractionPool(timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB) as pool:
-        batches = {submit(pool, batch): batch for batch in _batches(todo)}
-        for n, future in enumerate(as_completed(batches), start=1):
-            batch = batches.pop(future)
+    retry: list[Item] = []
+    # future → (its batch's size, read ahead?, the (place in the batch, file) this step takes from it)
+    tasks: dict[Any, tuple[int, bool, list[tuple[int, YearFiles, RawFile]]]] = {}
+    with (
+        contextlib.nullcontext(ahead.pool)
+        if ahead
+        else ExtractionPool(timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB) as pool
+    ):
+        rest: list[Item] = []
+        for yf, raw in todo:
+            queued = ahead.claim(raw.relative, _hints(yf, raw)) if ahead else None
+            if queued is None:
+                rest.append((yf, raw))
+            else:
+                tasks.setdefault(queued.future, (queued.batch_size, True, []))[2].append(
+                    (queued.index, yf, raw)
+                )
+        for batch in batched(rest, lambda item: item[1].size):
+            tasks[submit(pool, batch)] = (
+                len(batch),
+                False,
+                [(i, yf, raw) for i, (yf, raw) in enumerate(batch)],
+            )
+        read_on()
+        for n, future in enumerate(as_completed(tasks), start=1):
+            size, read_ahead, items = tasks.pop(future)
             try:
                 results = future.result()
             except ExtractionFailure as failure:
-                if len(batch) > 1:
-                    retry += batch  # which file was it? each alone, under its own limits
+                if size > 1:
+                    retry += [(yf, raw) for _i, yf, raw in items]  # which file was it? each alone
                 else:
-                    keep(*batch[0], None, failure)
+                    keep(items[0][1], items[0][2], None, failure)
                 continue
-            for (yf, raw), parsed in zip(batch, results, strict=True):
-                keep(yf, raw, parsed, None)
+            for index, yf, raw in items:
+                if read_ahead and results[index].sha256 != raw.sha256:
+                    # Read ahead before this run's scan and changed since (or unreadable then):
+                    # parsed again now, so what is stored is never older than the scan.
+                    retry.append((yf, raw))
+                    ahead.stale_files += 1  # type: ignore[union-attr]
+                else:
+                    keep(yf, raw, results[index], None)
             if n % 1000 == 0:
                 context.log.info(f"{len(done)} of {len(todo)} files extracted")
         singles = {submit(pool, [item]): item for item in retry}

@@ -6,6 +6,7 @@ backfill runs them), all published together at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import dagster as dg
 
 from assets.ingest import PANDERA_CHECK
 from assets.partitions import partition_years
+from assets.readahead import reading_ahead
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges, untouched_years
@@ -66,6 +68,7 @@ class IngestSummary:
     warnings: list[str] = field(default_factory=list)  # worth a look, the run succeeded (corrections)
     corrections: dict[str, int] = field(default_factory=dict)  # corrections.csv lines by status
     skipped_years: list[int] = field(default_factory=list)  # folders outside the partitions
+    read_ahead: int = 0  # files parsed while the year before them was staged and loaded
 
     @property
     def success(self) -> bool:
@@ -260,7 +263,10 @@ def run_ingest(
     runs: list[tuple[str, int, int, Metadata]] = []
     # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
     # the build file, published whole onto the warehouse when the last run is done.
-    with warehouse_build(paths.db, say), _instance() as instance:
+    # With several years, the extraction workers parse the next year while one is staged and
+    # loaded (assets.readahead); with one, there is nothing to read ahead.
+    ahead = reading_ahead(paths.raw, wanted) if len(wanted) > 1 else contextlib.nullcontext()
+    with warehouse_build(paths.db, say), _instance() as instance, ahead as reader:
         # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
         # materialisations carry that year's data version; all publish together, at the end.
         for year in wanted:
@@ -276,6 +282,7 @@ def run_ingest(
             errors = _step_errors(result)
             summary.errors += [f"{span} {e}" for e in errors]
             runs.append((span, first, last, _materialized(result)))
+        summary.read_ahead = reader.used_files if reader else 0
     for _span, first, last, done in runs:
         for year in range(first, last + 1):
             summary.years[year] = _summarise_year(year, done)
