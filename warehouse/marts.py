@@ -1,5 +1,5 @@
 """Marts: tables computed per year at load time from the hidden views ``_<mart>_query`` (and the
-table macro ``_agency_year_metrics_for(years)``).
+table macro ``_agency_year_metrics_for(years, agencies)``).
 
 A mart row of year Y depends only on year Y's facts and the agency table (regions, levels), so a
 load recomputes its own year's rows — of the per-agency marts only those of agencies whose
@@ -25,9 +25,11 @@ _ORDER = {
 # Marts with one row per agency-year: a load that changes a few agencies' reports recomputes
 # only their rows; the others are aggregates over a whole year, recomputed from the former.
 PER_AGENCY = ("agency_reports", "agency_year_metrics")
-# Where each mart's rows come from: a hidden view, or a table macro that filters the years
-# itself (its parts are grouped and joined before a filter on the result could reach a scan).
-_SOURCE = {"agency_year_metrics": "_agency_year_metrics_for([{years}])"}
+# Where each mart's rows come from: a hidden view, or a table macro that filters the years and
+# agencies itself (its parts are grouped and joined before a filter on the result could reach a
+# scan: one agency of a 20,000-report year took 3 s through a view, 0.7 s with the years inside,
+# less again with the agencies inside too).
+_SOURCE = {"agency_year_metrics": "_agency_year_metrics_for([{years}], {agencies})"}
 MAX_LISTED_AGENCIES = 2000
 
 
@@ -42,7 +44,7 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, years: list[int], *, agencies:
     rows of the per-agency marts are computed again (one new file among 20,000: one agency)."""
     if not years:
         return
-    only_agencies = ""
+    only_agencies, agency_list = "", "NULL"
     if agencies:
         names = [r[0] for r in con.execute(f"SELECT agency FROM {agencies} ORDER BY 1").fetchall()]
         if len(names) > MAX_LISTED_AGENCIES:
@@ -53,10 +55,13 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, years: list[int], *, agencies:
             only_agencies = (
                 " AND agency IN (" + ", ".join(_literal(n) for n in names) + ")" if names else " AND false"
             )
+            agency_list = "[" + ", ".join(_literal(n) for n in names) + "]::VARCHAR[]"
     listed = ", ".join(str(int(y)) for y in years)  # whole numbers: literals reach the scans
     for mart in MARTS:
         only = only_agencies if agencies and mart in PER_AGENCY else ""
-        source = _SOURCE.get(mart, f"_{mart}_query").format(years=listed)
+        source = _SOURCE.get(mart, f"_{mart}_query").format(
+            years=listed, agencies=agency_list if only else "NULL"
+        )
         con.execute(f"DELETE FROM {mart} WHERE year IN ({listed}){only}")
         con.execute(
             f"INSERT INTO {mart} SELECT * FROM {source} WHERE year IN ({listed}){only} "

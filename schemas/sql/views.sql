@@ -133,9 +133,10 @@ LEFT JOIN applications_comparable AS prev
 -- ------------------------------------------------------------------------------ metrics
 -- One row per loaded agency-year: the counts, and every ratio beside the counts it is made of.
 -- A zero denominator gives NULL, so does a blank cell in a numerator or denominator.
--- A table macro, not a view: the years are filtered inside every part, where the scans see them
--- (a filter on a view's result stops at its LEFT JOINs and CTEs, and read every year's facts).
-CREATE OR REPLACE MACRO _agency_year_metrics_for(years) AS TABLE
+-- A table macro, not a view: the years (and the agencies, NULL for all) are filtered inside
+-- every part, where the scans see them (a filter on a view's result stops at its LEFT JOINs and
+-- CTEs, and read every year's facts).
+CREATE OR REPLACE MACRO _agency_year_metrics_for(years, agencies) AS TABLE
 WITH totals AS (
     SELECT
         year,
@@ -160,6 +161,7 @@ WITH totals AS (
         max(count) FILTER (WHERE category = 'withheld_inquiry')           AS withheld_inquiry
     FROM applications_comparable
     WHERE applicant_type = 'total' AND list_contains(years, year)
+      AND (agencies IS NULL OR list_contains(agencies, agency))
     GROUP BY year, report_id
 ),
 legal_persons AS (  -- new requests from the five 法人或其他组织 columns; NULL if one is blank
@@ -168,6 +170,7 @@ legal_persons AS (  -- new requests from the five 法人或其他组织 columns;
     FROM applications AS a
     JOIN applicant_types AS t ON t.code = a.applicant_type
     WHERE a.category = 'new_received' AND t."group" = 'legal_person' AND list_contains(years, a.year)
+      AND (agencies IS NULL OR list_contains(agencies, a.agency))
     GROUP BY a.year, a.report_id
 ),
 appeal_counts AS (
@@ -187,7 +190,7 @@ appeal_counts AS (
         max(count) FILTER (WHERE proceeding = 'litigation_after_reconsideration' AND outcome = 'pending')
             AS lawsuits_after_reconsideration_pending
     FROM appeals
-    WHERE list_contains(years, year)
+    WHERE list_contains(years, year) AND (agencies IS NULL OR list_contains(agencies, agency))
     GROUP BY year, report_id
 ),
 counts AS (
@@ -213,6 +216,7 @@ counts AS (
     LEFT JOIN legal_persons AS lp ON lp.year = r.year AND lp.report_id = r.report_id
     LEFT JOIN appeal_counts AS ap ON ap.year = r.year AND ap.report_id = r.report_id
     WHERE r.status IN ('ok', 'warning') AND list_contains(years, r.year)
+      AND (agencies IS NULL OR list_contains(agencies, r.agency))
 )
 SELECT
     *,
@@ -240,7 +244,7 @@ SELECT
         AS litigation_after_reconsideration_correction_rate,
     lawsuits_corrected / nullif(lawsuits_decided, 0)                 AS litigation_correction_rate
 FROM counts;
-CREATE TABLE IF NOT EXISTS agency_year_metrics AS FROM _agency_year_metrics_for([]::INTEGER[]) LIMIT 0;
+CREATE TABLE IF NOT EXISTS agency_year_metrics AS FROM _agency_year_metrics_for([]::INTEGER[], NULL) LIMIT 0;
 
 -- Every metric of agency_year_metrics as (metric, value) with last year's value for the same agency.
 CREATE OR REPLACE VIEW metrics_yoy AS
