@@ -22,17 +22,13 @@ def default_report_path(db_path: Path) -> Path:
     return db_path.parent / "report.html"
 
 
-def write_report(
-    db_path: Path, out: Path, options: ReportOptions | None = None, *, files: Path | None = None
-) -> ReportData:
-    """Write the report of the warehouse at ``db_path`` to ``out``; return the numbers drawn.
-
-    ``files``: the Parquet folder when ``db_path`` is a build catalog (it writes into the
-    published catalog's folder). Raises FileNotFoundError without a warehouse and
+def write_report(db_path: Path, out: Path, options: ReportOptions | None = None) -> ReportData:
+    """Write the report of the warehouse at ``db_path`` (a published or a build catalog) to
+    ``out``; return the numbers drawn. Raises FileNotFoundError without a warehouse and
     NothingToReport when the options select no loaded report."""
     if not db_path.is_file():
         raise FileNotFoundError(f"no warehouse at {db_path}: run `gongkai ingest` first")
-    with connect(db_path, read_only=True, files=files) as con:
+    with connect(db_path, read_only=True) as con:
         data = gather(con, options or ReportOptions())
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

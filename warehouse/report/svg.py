@@ -51,7 +51,7 @@ def _mark(
 def _frame(chart_id: str, height: int, title: str, body: list[str]) -> str:
     return (
         f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" aria-label="{esc(title)}" '
-        f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">' + "".join(body) + "</svg>"
+        f'viewBox="0 0 {WIDTH} {height}">' + "".join(body) + "</svg>"
     )
 
 
