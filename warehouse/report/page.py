@@ -77,6 +77,7 @@ def _requests(data: ReportData) -> str:
         x_label="report year 年度",
         y_label="requests 件",
         fmt=count,
+        whole=True,
     )
     rows = [(y, count(a), count(r)) for y, a, r in frame.iter_rows()]
     return _panel(
@@ -308,6 +309,7 @@ def _quality(data: ReportData) -> str:
         x_label="report year 年度",
         y_label="reports 份",
         fmt=count,
+        whole=True,
     )
     kinds = taxonomy().null_kinds
     cells = {(y, k): n for y, k, n in data.null_cells.iter_rows()}
@@ -324,6 +326,7 @@ def _quality(data: ReportData) -> str:
             x_label="report year 年度",
             y_label="null cells 个",
             fmt=count,
+            whole=True,
         )
         if cells
         else _empty("no null cell in these years")

@@ -30,8 +30,11 @@ class Series:
     color: str
 
 
-def _nice_max(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value`` (an axis that ends on a round number)."""
+def _nice_max(value: float, *, whole: bool = False) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value`` (an axis that ends on a round
+    number); at least 5 for ``whole`` counts, so that each of the five ticks is a whole number."""
+    if whole and value <= 5:
+        return 5.0
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
@@ -55,12 +58,17 @@ def _frame(chart_id: str, height: int, title: str, body: list[str]) -> str:
     )
 
 
+def _text_width(text: str) -> int:
+    """Roughly how wide ``text`` is at 12 px: CJK characters are about twice a Latin letter."""
+    return sum(13 if ord(c) >= 0x2E80 else 7 for c in text)
+
+
 def _legend(series: Sequence[Series]) -> list[str]:
     out, x = [], LEFT
     for s in series:
         out.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{s.color}"/>')
         out.append(f'<text x="{x + 16}" y="18" class="legend">{esc(s.name)}</text>')
-        x += 28 + 13 * len(s.name)
+        x += 30 + _text_width(s.name)
     return out
 
 
@@ -91,12 +99,13 @@ def bar_chart(
     y_label: str,
     fmt: Format,
     y_max: float | None = None,
+    whole: bool = False,
     height: int = 300,
 ) -> str:
     """Vertical bars, one group per category and one bar per series."""
     top, bottom, right = TOP, height - BOTTOM, WIDTH - RIGHT
     values = [v for s in series for v in s.values if v is not None]
-    top_value = y_max if y_max is not None else _nice_max(max(values, default=0))
+    top_value = y_max if y_max is not None else _nice_max(max(values, default=0), whole=whole)
     body = _y_axis(top, bottom, top_value, fmt, y_label, right) + (_legend(series) if len(series) > 1 else [])
     band = (right - LEFT) / max(len(categories), 1)
     bar = min(band * 0.8 / max(len(series), 1), 48)
@@ -134,13 +143,14 @@ def stacked_chart(
     y_label: str,
     fmt: Format,
     y_max: float | None = None,
+    whole: bool = False,
     height: int = 320,
 ) -> str:
     """Vertical stacked bars: one bar per category, one segment per part (legend above)."""
-    legend_rows = math.ceil(sum(28 + 13 * len(p.name) for p in parts) / (WIDTH - LEFT - RIGHT))
+    legend_rows = math.ceil(sum(30 + _text_width(p.name) for p in parts) / (WIDTH - LEFT - RIGHT))
     top, bottom, right = TOP + 18 * (legend_rows - 1), height - BOTTOM, WIDTH - RIGHT
     sums = [sum(p.values[i] or 0 for p in parts) for i in range(len(categories))]
-    top_value = y_max if y_max is not None else _nice_max(max(sums, default=0))
+    top_value = y_max if y_max is not None else _nice_max(max(sums, default=0), whole=whole)
     body = _y_axis(top, bottom, top_value, fmt, y_label, right) + _wrapped_legend(parts)
     band = (right - LEFT) / max(len(categories), 1)
     bar = min(band * 0.6, 64)
@@ -171,7 +181,7 @@ def stacked_chart(
 def _wrapped_legend(parts: Sequence[Series]) -> list[str]:
     out, x, y = [], LEFT, 8
     for p in parts:
-        width = 28 + 13 * len(p.name)
+        width = 30 + _text_width(p.name)
         if x + width > WIDTH - RIGHT and x > LEFT:
             x, y = LEFT, y + 18
         out.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{p.color}"/>')
