@@ -108,6 +108,7 @@ def _rates_by_level(data: ReportData) -> str:
             Series(str(y), [by.get((y, lv), (None, None))[index] for lv in levels], PALETTE[i % len(PALETTE)])
             for i, y in enumerate(years)
         ]
+        charts.append(f"<h3>{esc(title)}</h3>")
         charts.append(
             bar_chart(
                 f"{rate}_by_level",
@@ -348,7 +349,9 @@ def _quality(data: ReportData) -> str:
         "hand); rejected (not loaded); superseded (a later file replaces it). Identities A–D that fail "
         "(identity_failures); continuity breaks: identity E in the 总计 column (carryover_continuity); "
         "null cells by kind (cell_flags).",
+        "<h3>Reports by status 报告状态</h3>",
         statuses,
+        "<h3>Null cells by kind 空值单元格</h3>",
         nulls,
         _table(
             (
