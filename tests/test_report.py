@@ -21,7 +21,7 @@ from schemas.taxonomy import NULL_KINDS, taxonomy
 from warehouse.agencies import LEVELS
 from warehouse.publish import warehouse_build
 from warehouse.report import NothingToReport, ReportOptions, write_report
-from warehouse.report.page import level_label
+from warehouse.report.parts import level_label
 
 HOSTILE = '<script>alert("x")</script>局'
 FORMULA = "=cmd|' /C calc'!A0"
