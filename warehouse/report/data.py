@@ -75,12 +75,14 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> 
 
 
 def _years(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> tuple[int, int]:
+    """The years asked for, else the first and last year with a report in the region and level."""
     if options.years:
         return min(options.years), max(options.years)
+    every_year = {"first": 0, "last": 9999, "region": options.region, "level": options.level}
     first, last = con.execute(
         "SELECT min(r.year), max(r.year) FROM agency_reports AS r LEFT JOIN agencies AS a USING (agency) "
-        "WHERE (? IS NULL OR a.region = ? OR starts_with(a.region, ? || '/')) AND (? IS NULL OR a.level = ?)",
-        [options.region] * 3 + [options.level] * 2,
+        f"WHERE {_where('a', 'r')}",
+        every_year,
     ).fetchone()  # type: ignore[misc]
     if first is None:
         raise NothingToReport(_nothing(options))
