@@ -19,8 +19,13 @@ from test_report import _build, _marks
 from warehouse.report import write_report
 from warehouse.report.page import CSP
 
-pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does)"
+    ),
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHARTS = 10  # charts the report draws on the test warehouse (every panel has data)
 _CONSOLE = re.compile(r":CONSOLE(?:\(\d+\))?(?::\d+)?\] (.*)")
@@ -31,10 +36,8 @@ def _chromium(page: Path, profile: Path, *args: str, timeout: float = 90) -> tup
 
     Started in its own process group (chromium forks zygote, renderer and utility processes) and
     stopped by that group's id if it outlives the timeout or leaves a helper behind."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
     command = [
-        CHROMIUM,
+        str(CHROMIUM),
         "--headless",
         "--no-sandbox",  # tests run as root in CI containers
         "--disable-gpu",
