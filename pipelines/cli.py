@@ -1,4 +1,4 @@
-"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, dictionary.
+"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, report, dictionary.
 
 Exit codes: 0 success; 1 some input was rejected or a run failed; 2 usage error.
 """
@@ -10,6 +10,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from schemas.taxonomy import taxonomy
 
 
 def parse_years(spec: str | None) -> list[int] | None:
@@ -165,6 +167,38 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from warehouse.paths import db_path
+    from warehouse.report import NothingToReport, ReportOptions, default_report_path, write_report
+
+    db = db_path()
+    out = Path(args.out) if args.out else default_report_path(db)
+    options = ReportOptions(parse_years(args.years), args.region, args.level, args.min_requests)
+    try:
+        data = write_report(db, out, options)
+    except (FileNotFoundError, NothingToReport) as exc:
+        print(f"gongkai: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:  # e.g. a warehouse of an older version: ingest rebuilds its views
+        print(f"gongkai: cannot read the warehouse ({exc}); run `gongkai ingest` first", file=sys.stderr)
+        return 1
+    span = f"{data.first}" if data.first == data.last else f"{data.first}–{data.last}"
+    print(f"wrote {out}: {span}, {data.totals['agencies']} agencies, {data.totals['reports_loaded']} reports")
+    return 0
+
+
+def _min_requests(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of requests: {text!r}")
+    return value
+
+
 def _dictionary(args: argparse.Namespace) -> int:
     from warehouse.dictionary import DICTIONARY_FILE, render_dictionary
 
@@ -240,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agency", help="only this (canonical) agency")
     p.add_argument("--out", metavar="FILE", help="default: NAME[_YEAR].FORMAT in the current folder")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("report", help="write the HTML report with charts (default data/report.html)")
+    p.add_argument("--years", metavar="YEAR|FIRST-LAST", help="default: every year with a report")
+    p.add_argument("--region", help="one region: a 省/市/县 path or its start, e.g. 江苏省 or 江苏省/宿迁市")
+    p.add_argument("--level", choices=list(taxonomy().levels), help="one agency level")
+    p.add_argument(
+        "--min-requests",
+        type=_min_requests,
+        metavar="N",
+        help="rank rates only among agencies with at least N requests (default: ranking_min_requests(), 20)",
+    )
+    p.add_argument("--out", metavar="FILE", help="default: report.html beside the warehouse")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("dictionary", help="print the data dictionary (docs/data-dictionary.md)")
     mode = p.add_mutually_exclusive_group()

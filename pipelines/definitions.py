@@ -6,13 +6,15 @@ import dagster as dg
 
 from assets.ingest import ingest_assets, report_files
 from assets.partitions import years_partitions
+from assets.report import html_report
 from assets.resources import GongkaiPaths, YearPickleIOManager
 from pipelines.schedules import JOB_NAME, nightly_ingest
 from pipelines.sensors import raw_dir_sensor
 
 ingest_job = dg.define_asset_job(
     JOB_NAME,
-    selection=dg.AssetSelection.assets(*ingest_assets),
+    # The report follows the load in the same run, so the nightly run refreshes it.
+    selection=dg.AssetSelection.assets(*ingest_assets, html_report),
     partitions_def=years_partitions,
     # In-process: the steps share one process, DuckDB gets one writer, and runs start fast.
     executor_def=dg.in_process_executor,
@@ -24,7 +26,7 @@ def build_definitions(paths: GongkaiPaths | None = None) -> dg.Definitions:
     """Definitions bound to ``paths`` (default: GONGKAI_RAW / GONGKAI_DB, else data/)."""
     paths = paths or GongkaiPaths()
     return dg.Definitions(
-        assets=[report_files, *ingest_assets],
+        assets=[report_files, *ingest_assets, html_report],
         jobs=[ingest_job],
         schedules=[nightly_ingest],
         sensors=[raw_dir_sensor],

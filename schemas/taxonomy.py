@@ -72,6 +72,8 @@ class Taxonomy:
     categories: tuple[Category, ...]
     applicant_types: tuple[Coded, ...]
     groups: dict[str, str]
+    levels: dict[str, str]  # agency level code → Chinese label (省级 …)
+    null_kinds: dict[str, str]  # cell_flags.kind → Chinese label
     appeal_proceedings: tuple[Coded, ...]
     appeal_outcomes: tuple[Coded, ...]
     proactive: dict[str, tuple[ProactiveItem, ...]]
@@ -178,6 +180,8 @@ def taxonomy() -> Taxonomy:
         categories=categories,
         applicant_types=_coded(raw["applicant_types"]),
         groups=dict(raw["groups"]),
+        levels=dict(raw["levels"]),
+        null_kinds=dict(raw["null_kinds"]),
         appeal_proceedings=_coded(raw["appeal_proceedings"]),
         appeal_outcomes=_coded(raw["appeal_outcomes"]),
         proactive=proactive,

@@ -422,9 +422,19 @@ def test_region_level_views_are_ratios_of_sums_and_rankings(tmp_path: Path, wh: 
         "FROM agency_rankings ORDER BY level, requests_received_rank",
     ) == [
         ("city", "宿迁市财政局", 1, 1, None),  # nothing handled: no rate, no rank
-        ("county", "乙县财政局", 2, 1, 2),
-        ("county", "甲县财政局", 2, 2, 1),
+        ("county", "乙县财政局", 2, 1, 1),
+        ("county", "甲县财政局", 2, 2, None),  # 10 requests < ranking_min_requests() = 20: no rate rank
     ]
+    assert db.query(wh, "SELECT ranking_min_requests()") == [(20,)]
+    # The same ranking with another threshold: 甲县 (9 of 10 disclosed) now tops 乙县 (3 of 30).
+    assert db.query(
+        wh,
+        "SELECT agency, disclosure_rate_rank, min_requests, rate_ranked, agencies_ranked_by_rate "
+        "FROM agency_rankings_min(10) WHERE level = 'county' ORDER BY agency",
+    ) == [("乙县财政局", 2, 10, True, 2), ("甲县财政局", 1, 10, True, 2)]
+    assert db.query(
+        wh, "SELECT agency, min_requests, agencies_ranked_by_rate FROM agency_rankings ORDER BY agency"
+    ) == [("乙县财政局", 20, 1), ("宿迁市财政局", 20, 0), ("甲县财政局", 20, 1)]
 
 
 # ------------------------------------------------------------------------------ revisions

@@ -83,6 +83,10 @@ def _codes() -> list[str]:
     out += ["", "### Table 四 (`proceeding`, `outcome`)", "", _row("code", "label", "kind"), _row(*"---")]
     out += [_row(f"`{p.code}`", p.label, "proceeding") for p in tax.appeal_proceedings]
     out += [_row(f"`{o.code}`", o.label, "outcome") for o in tax.appeal_outcomes]
+    out += ["", "### Agency levels (`level`)", "", _row("code", "label"), _row("---", "---")]
+    out += [_row(f"`{code}`", label) for code, label in tax.levels.items()]
+    out += ["", "### Why a cell is null (`cell_flags.kind`)", "", _row("code", "label"), _row("---", "---")]
+    out += [_row(f"`{code}`", label) for code, label in tax.null_kinds.items()]
     for template in TEMPLATES:
         out += [
             "",

@@ -135,6 +135,14 @@ def publish(build: Path, db: Path) -> None:
     _fsync_dir(db.parent)
 
 
+def current_build(db: Path) -> Path | None:
+    """The build catalog a session in this process is writing for ``db``, or None: a step that
+    reads the warehouse after the load inside ``run_ingest`` (the report) must read what the run
+    wrote, which is published only when the whole ingest ends."""
+    with _guard:
+        return _builds.get(_key(db))
+
+
 @contextmanager
 def warehouse_build(db: Path, say: Callable[[str], None] | None = None) -> Iterator[Path]:
     """Yield the path to write to; publish it onto ``db`` when the block ends without error.

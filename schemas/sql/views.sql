@@ -383,8 +383,17 @@ SELECT year, level, * EXCLUDE (year, grouping_set, province, city, county, level
 FROM group_year_metrics
 WHERE grouping_set = 14;
 
--- Agencies ranked within their year and level (1 = most); NULL metric → NULL rank.
-CREATE OR REPLACE VIEW _agency_rankings_query AS
+-- Agencies ranked within their year and level (1 = most); NULL metric → NULL rank. Rates are
+-- ranked only among the agencies that received at least `min_requests` new requests that year
+-- (an agency with 5 requests, 5 disclosed, would top every rate): below it a rate keeps its
+-- value and has no rank. Counts are ranked among all agencies. The mart agency_rankings uses
+-- the documented default, ranking_min_requests(); FROM agency_rankings_min(50) ranks with another.
+CREATE OR REPLACE MACRO ranking_min_requests() AS 20;
+CREATE OR REPLACE MACRO agency_rankings_min(min_requests) AS TABLE
+WITH metrics AS (
+    SELECT *, coalesce(requests_received >= min_requests, false) AS rate_ranked
+    FROM agency_year_metrics
+)
 SELECT
     year,
     level,
@@ -396,26 +405,31 @@ SELECT
          THEN rank() OVER (PARTITION BY year, level ORDER BY requests_received DESC NULLS LAST) END
         AS requests_received_rank,
     disclosure_rate,
-    CASE WHEN disclosure_rate IS NOT NULL
-         THEN rank() OVER (PARTITION BY year, level ORDER BY disclosure_rate DESC NULLS LAST) END
+    CASE WHEN rate_ranked AND disclosure_rate IS NOT NULL
+         THEN rank() OVER (PARTITION BY year, level, rate_ranked ORDER BY disclosure_rate DESC NULLS LAST) END
         AS disclosure_rate_rank,
     withheld_rate,
-    CASE WHEN withheld_rate IS NOT NULL
-         THEN rank() OVER (PARTITION BY year, level ORDER BY withheld_rate DESC NULLS LAST) END
+    CASE WHEN rate_ranked AND withheld_rate IS NOT NULL
+         THEN rank() OVER (PARTITION BY year, level, rate_ranked ORDER BY withheld_rate DESC NULLS LAST) END
         AS withheld_rate_rank,
     withheld_process_info,
     CASE WHEN withheld_process_info IS NOT NULL
          THEN rank() OVER (PARTITION BY year, level ORDER BY withheld_process_info DESC NULLS LAST) END
         AS withheld_process_info_rank,
     reconsideration_correction_rate,
-    CASE WHEN reconsideration_correction_rate IS NOT NULL
-         THEN rank() OVER (PARTITION BY year, level ORDER BY reconsideration_correction_rate DESC NULLS LAST) END
+    CASE WHEN rate_ranked AND reconsideration_correction_rate IS NOT NULL
+         THEN rank() OVER (PARTITION BY year, level, rate_ranked
+                           ORDER BY reconsideration_correction_rate DESC NULLS LAST) END
         AS reconsideration_correction_rate_rank,
     lawsuits_per_100_requests,
-    CASE WHEN lawsuits_per_100_requests IS NOT NULL
-         THEN rank() OVER (PARTITION BY year, level ORDER BY lawsuits_per_100_requests DESC NULLS LAST) END
-        AS lawsuits_per_100_requests_rank
-FROM agency_year_metrics;
+    CASE WHEN rate_ranked AND lawsuits_per_100_requests IS NOT NULL
+         THEN rank() OVER (PARTITION BY year, level, rate_ranked ORDER BY lawsuits_per_100_requests DESC NULLS LAST) END
+        AS lawsuits_per_100_requests_rank,
+    min_requests::BIGINT AS min_requests,
+    rate_ranked,
+    count(*) FILTER (WHERE rate_ranked) OVER (PARTITION BY year, level) AS agencies_ranked_by_rate
+FROM metrics;
+CREATE OR REPLACE VIEW _agency_rankings_query AS FROM agency_rankings_min(ranking_min_requests());
 CREATE TABLE IF NOT EXISTS agency_rankings AS FROM _agency_rankings_query LIMIT 0;
 
 -- ------------------------------------------------------------------------------ table 二
