@@ -280,3 +280,24 @@ def test_a_line_holding_a_line_feed_stays_one_line() -> None:
         ["4.无正当理由大量反复申请", *["0"] * 7, "5.要求行政机关确认或重"],
         ["新出具已获取信息", "2", "0", "0", "0", "0", "0", "2"],
     ]
+
+
+def test_a_space_wrapped_onto_its_own_line_stays_inside_the_label() -> None:
+    """保护第三方合法权 益: the label's stray space, wrapped one character a line, is a line of
+    spaces reaching the label's column; it is not a gap between rows (hypothesis seed 290)."""
+    lines = [
+        "                      （4）保护第三方合",
+        "                      法",
+        "                      权",
+        "                       ",
+        "                      益              0      ０      0      ３      0      0      3",
+        "",
+        "                      （5）属于三类内部      1      0      0      0      0      0      1",
+    ]
+    assert rows_from_spaced(lines) == [
+        ["（4）保护第三方合法权益", "0", "０", "0", "３", "0", "0", "3"],
+        ["（5）属于三类内部", "1", "0", "0", "0", "0", "0", "1"],
+    ]
+    # A truly blank line (shorter than the label's column) still separates.
+    lines[3] = ""
+    assert rows_from_spaced(lines)[0] == ["（4）保护第三方合"]

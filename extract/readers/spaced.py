@@ -379,6 +379,10 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
             line = line[1:]
         stripped = line.strip()
         if not stripped:
+            if pending and len(line) > pending[-1].starts[-1]:
+                # A space of a label wrapped onto a line of its own (公开出版 ⏎ " " ⏎ 物): it
+                # reaches the cell's column, so it is inside the cell, not a gap between rows.
+                continue
             # Blank lines around a page break are the page margins, not a gap between rows.
             blank = blank or not in_break
             continue
