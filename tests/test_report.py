@@ -368,3 +368,29 @@ def test_the_asset_writes_report_html_beside_the_warehouse_and_runs_nightly(tmp_
     assert dg.AssetKey("html_report") in ingest_job.selection.resolve(
         build_definitions(paths).resolve_asset_graph()
     )
+
+
+def test_an_ingest_of_several_years_writes_the_report_once_with_every_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One run per year; the report reads the whole warehouse, so only the last run writes it."""
+    from test_warehouse_reports import write_raw
+
+    import assets.report as report_asset
+    from pipelines.ingest import run_ingest
+
+    raw = tmp_path / "raw"
+    for year in (2021, 2022, 2023):
+        write_raw(raw, year, ["乙市教育局", "乙市民政局"], seed=year)
+    written: list[Path] = []
+    original = report_asset.write_report
+
+    def counted(source: Path, out: Path) -> object:
+        written.append(out)
+        return original(source, out)
+
+    monkeypatch.setattr(report_asset, "write_report", counted)
+    summary = run_ingest(raw_dir=raw, db_path=tmp_path / "wh.ducklake")
+    assert summary.success, summary.errors
+    assert written == [tmp_path / "report.html"]
+    assert "2021–2023" in written[0].read_text(encoding="utf-8")
