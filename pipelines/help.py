@@ -4,6 +4,7 @@ variables the command reads, and the exit codes (one text for the CLI and the RE
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -43,14 +44,17 @@ def _environment(names: Sequence[str]) -> str:
 
 
 def _exit_codes() -> str:
-    return "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+    return "\n".join(
+        textwrap.fill(text, 88, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        for code, text in EXIT_CODES.items()
+    )
 
 
 def top_epilog() -> str:
     return (
         "example:\n  gongkai synth && gongkai ingest && gongkai tables\n\n"
         f"environment:\n{_environment(list(ENVIRONMENT))}\n\n"
-        f"exit status:\n{_exit_codes()}\n\n{_WHERE}"
+        f"exit status:\n{_exit_codes()}\n\n{textwrap.fill(_WHERE, 88)}"
     )
 
 
@@ -66,7 +70,7 @@ def command_parser(
     """A subcommand whose --help ends with its examples, notes and environment variables."""
     epilog = "example:\n" + "\n".join(f"  {e}" for e in examples)
     if notes:
-        epilog += f"\n\n{notes}"
+        epilog += "\n\n" + textwrap.fill(notes, 88)
     epilog += f"\n\nenvironment:\n{_environment(environment)}"
     parser = sub.add_parser(
         name,
