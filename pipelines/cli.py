@@ -13,8 +13,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.help import command_parser, top_epilog
+
+if TYPE_CHECKING:
+    from warehouse.access import StatementResult
 
 OK, FAILED, USAGE, SOME_REJECTED = 0, 1, 2, 3
 
@@ -128,14 +132,32 @@ def _summary(args: argparse.Namespace) -> int:
     return print_warehouse_summary()
 
 
+def _print_result(result: StatementResult, number: int, of: int, args: argparse.Namespace) -> None:
+    from pipelines.tables import print_frame, write_csv, write_json_lines
+
+    assert result.frame is not None
+    if result.renamed:
+        said = ", ".join(f"{new} (a second {old})" for new, old in result.renamed.items())
+        print(f"gongkai: repeated column names printed as {said}", file=sys.stderr)
+    if args.csv:
+        write_csv(result.frame, sys.stdout)
+    elif args.json:
+        write_json_lines(result.frame, sys.stdout)
+    else:
+        if of > 1:
+            gap = "\n" if number > 1 else ""
+            print(f"{gap}-- statement {number}: {' '.join(result.sql.split())[:80]}")
+        print_frame(result.frame)
+
+
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.tables import print_frame, write_csv, write_json_lines
     from warehouse.access import run_sql, split_statements
     from warehouse.paths import db_path
 
     sql = args.query if args.query != "-" else sys.stdin.read()
+    number, statements = 0, list[str]()
     try:
         statements = split_statements(sql)
         if not statements:
@@ -146,27 +168,16 @@ def _sql(args: argparse.Namespace) -> int:
             raise UsageProblem(
                 f"{len(statements)} statements: --csv and --json print one result; run them one at a time"
             )
-        for i, result in enumerate(run_sql(db_path(), sql)):
-            if result.frame is None:
-                continue
-            if result.renamed:
-                said = ", ".join(f"{new} (a second {old})" for new, old in result.renamed.items())
-                print(f"gongkai: repeated column names printed as {said}", file=sys.stderr)
-            if args.csv:
-                write_csv(result.frame, sys.stdout)
-            elif args.json:
-                write_json_lines(result.frame, sys.stdout)
-            else:
-                if len(statements) > 1:
-                    print(
-                        f"{'' if i == 0 else chr(10)}-- statement {i + 1}: {' '.join(result.sql.split())[:80]}"
-                    )
-                print_frame(result.frame)
+        results = run_sql(db_path(), sql)
+        for number, result in enumerate(results, start=1):
+            if result.frame is not None:
+                _print_result(result, number, len(statements), args)
     except FileNotFoundError as exc:
         print(f"gongkai: error: {exc}", file=sys.stderr)
         return FAILED
     except duckdb.Error as exc:
-        print(f"gongkai: sql error: {' '.join(str(exc).split())}", file=sys.stderr)
+        where = f"statement {number + 1}: " if len(statements) > 1 else ""
+        print(f"gongkai: sql error: {where}{' '.join(str(exc).split())}", file=sys.stderr)
         return FAILED
     return OK
 

@@ -7,6 +7,7 @@ parameters, never as SQL text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,19 +93,22 @@ def split_statements(sql: str) -> list[str]:
         return [s.query.strip() for s in con.extract_statements(sql)]
 
 
-def run_sql(db_path: Path, sql: str) -> list[StatementResult]:
-    """Every statement of ``sql`` in turn on one read-only connection (writes fail in DuckDB)."""
+def _text(statement: str) -> str:
+    return statement.strip().rstrip(";").rstrip()
+
+
+def run_sql(db_path: Path, sql: str) -> Iterator[StatementResult]:
+    """Every statement of ``sql`` in turn on one read-only connection (writes fail in DuckDB),
+    each result as soon as it is there: an error in a later statement leaves the earlier shown."""
     _require(db_path)
-    out = []
     with connect(db_path, read_only=True) as con:
         for statement in con.extract_statements(sql):
             relation = con.sql(statement.query)
             if relation is None:
-                out.append(StatementResult(statement.query.strip(), None))
+                yield StatementResult(_text(statement.query), None)
             else:
                 frame, renamed = _frame(relation)
-                out.append(StatementResult(statement.query.strip(), frame, renamed))
-    return out
+                yield StatementResult(_text(statement.query), frame, renamed)
 
 
 def _require(db_path: Path) -> None:
