@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.table import Table
 
 from pipelines.ingest import IngestSummary
-from pipelines.tables import output_console
+from pipelines.tables import cell_text, output_console
 from warehouse.db import query
 from warehouse.paths import db_path, missing_warehouse
 
@@ -130,7 +130,7 @@ def print_warehouse_summary() -> int:
     for column in ("agency", "year", "requests", "previous year", "change"):
         yoy.add_column(column, justify="left" if column == "agency" else "right")
     for row in rows:
-        yoy.add_row(*("—" if v is None else str(v) for v in row))
+        yoy.add_row(*(cell_text(v) for v in row))
     console.print(yoy)
     console.print(f"[dim]query:{_YOY_EXAMPLE.rstrip()}[/dim]")
     return 0
