@@ -228,8 +228,14 @@ def _tables(args: argparse.Namespace) -> int:
     from warehouse.paths import db_path, missing_warehouse
 
     path = db_path()
-    frame = relation_overview(path)
-    print_frame(frame, caption=None if path.is_file() else missing_warehouse(path))
+    frame = relation_overview(path, count_views=args.count_views)
+    if not path.is_file():
+        caption = missing_warehouse(path)
+    elif not args.count_views:
+        caption = "views are not counted (counting runs each one's query): gongkai tables --count-views"
+    else:
+        caption = None
+    print_frame(frame, caption=caption)
     return OK
 
 
@@ -397,13 +403,18 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="rewrite docs/data-dictionary.md")
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/data-dictionary.md is stale")
 
-    command_parser(
+    p = command_parser(
         sub,
         "tables",
         _tables,
         "list every table and view with its description and row count",
-        ["gongkai tables"],
+        ["gongkai tables", "gongkai tables --count-views"],
         _READ_ENV,
+    )
+    p.add_argument(
+        "--count-views",
+        action="store_true",
+        help="count the rows of views too (runs each view's query: seconds on a large warehouse)",
     )
 
     p = command_parser(

@@ -97,6 +97,12 @@ def test_floats_print_alike_and_nothing_is_cut_when_piped(capsys: pytest.Capture
     assert "previous_value" in text and "…" not in text
 
 
+def test_no_progress_bar_in_the_output(on_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # DuckDB draws one on stdout for a query over ~2 s: it would land in `gongkai sql --csv > f`.
+    sql = "SELECT current_setting('enable_progress_bar') AS bar"
+    assert _run(capsys, "sql", "--csv", sql) == (0, "bar\nFalse\n", "")
+
+
 # ------------------------------------------------------------------------------ ingest and agencies
 def test_ingest_exits_3_when_files_were_rejected(
     warehouse_project: CliWarehouse, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -194,10 +200,16 @@ def test_tables_lists_every_relation_with_its_row_count(
     assert counts["agencies"] == 6
     assert counts["categories"] == len(taxonomy().categories)
     assert counts["applications"] == query(on_warehouse, "SELECT count(*) FROM applications")[0][0]
+    kinds = dict(zip(overview["name"], overview["kind"], strict=True))
+    assert all(counts[n] is None for n, kind in kinds.items() if kind == "view")  # counted on request
+    views = relation_overview(on_warehouse, count_views=True)
+    counted = dict(zip(views["name"], views["rows"], strict=True))
+    assert counted["agency_year_summary"] == 6 and counted["applications"] == counts["applications"]
     described = dict(zip(overview["name"], overview["description"], strict=True))
     assert described["appeal_outcomes"] == "Lookup: table 四 outcomes."
     code, out, _ = _run(capsys, "tables")
-    assert code == 0 and "│ reports " in out and f"{len(names)} rows" in out
+    assert code == 0 and "│ reports " in out
+    assert f"{len(names)} rows; views are not counted (counting runs each one's query)" in out
 
 
 def test_describe_gives_types_descriptions_and_labels(

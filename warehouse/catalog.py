@@ -44,13 +44,17 @@ def _first_sentence(text: str) -> str:
     return head + ("." if dot else "")
 
 
-def relation_overview(path: Path | None = None) -> pl.DataFrame:
-    """name, kind, rows (NULL without a warehouse), description: every table, then every view."""
+def relation_overview(path: Path | None = None, *, count_views: bool = False) -> pl.DataFrame:
+    """name, kind, rows, description: every table, then every view. Tables are counted (DuckLake
+    keeps their row counts); a view is counted only when asked, since counting runs its query
+    (applications_yoy: 2.2 s at 1,800 reports). rows is NULL when not counted or without a warehouse."""
     path = path or db_path()
     with _catalog(path) as (con, real):
         rows = []
         for rel in relations(con).values():
-            count = con.execute(f'SELECT count(*) FROM "{rel.name}"').fetchone()[0] if real else None  # type: ignore[index]
+            count = None
+            if real and (rel.kind == "table" or count_views):
+                count = con.execute(f'SELECT count(*) FROM "{rel.name}"').fetchone()[0]  # type: ignore[index]
             rows.append((rel.name, rel.kind, count, _first_sentence(relation_description(rel.name))))
     return pl.DataFrame(
         rows,
