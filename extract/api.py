@@ -21,21 +21,34 @@ from extract.report import Report, build_report, rejected, table3_row_count
 PARSER_VERSION = "1.2"
 MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
 
-_SIGNATURES = (
-    (b"%PDF", "PDF"),
-    (b"PK\x03\x04", "a zip container (DOCX, XLSX or an archive)"),
-    (b"\xd0\xcf\x11\xe0", "an OLE2 binary (DOC, WPS or XLS)"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"Rar!", "a RAR archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf", "a 7z archive"),
+_IMAGE = (
+    "a scan needs OCR, which gongkai does not do yet; transcribe it to text or Markdown (.md), or remove it"
 )
+_ARCHIVE = "unpack it and file the reports inside"
+_ZIP = "a zip container (DOCX, XLSX or an archive)"
+_OLE = "an OLE2 binary (DOC, WPS or XLS)"
+_HTML = "an HTML page"
+# Leading bytes → what the file is, and what a person can do about it.
+_SIGNATURES = (
+    (b"%PDF", "PDF", ""),
+    (b"PK\x03\x04", _ZIP, "rename it .docx if it is a Word document; spreadsheets and archives are not read"),
+    (b"\xd0\xcf\x11\xe0", _OLE, "rename it .doc if it is a Word document; spreadsheets are not read"),
+    (b"\x89PNG", "a PNG image", _IMAGE),
+    (b"\xff\xd8\xff", "a JPEG image", _IMAGE),
+    (b"GIF8", "a GIF image", _IMAGE),
+    (b"II*\x00", "a TIFF image", _IMAGE),
+    (b"MM\x00*", "a TIFF image", _IMAGE),
+    (b"Rar!", "a RAR archive", _ARCHIVE),
+    (b"\x1f\x8b", "a gzip archive", _ARCHIVE),
+    (b"7z\xbc\xaf", "a 7z archive", _ARCHIVE),
+)
+_ADVICE = {kind: advice for _, kind, advice in _SIGNATURES} | {_HTML: "rename it .html"}
 
 
 # Readers picked by a text suffix alone: a known binary signature means the name is wrong.
 _TEXT_READERS = frozenset({"text", "markdown", "html"})
+# Binary readers and the kind each reads: picked by suffix for another kind, the name is wrong.
+_BINARY_READERS = {"pdf": ("PDF", "a PDF"), "docx": (_ZIP, "a DOCX"), "office": (_OLE, "a DOC/WPS file")}
 
 
 def _one_line(reason: str) -> str:
@@ -44,10 +57,31 @@ def _one_line(reason: str) -> str:
 
 
 def sniff(data: bytes) -> str | None:
-    for signature, kind in _SIGNATURES:
+    """What a file is by its leading bytes (binary formats only), or None."""
+    for signature, kind, _advice in _SIGNATURES:
         if data.startswith(signature):
             return kind
     return None
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head)
+
+
+def _unsupported(kind: str) -> str:
+    advice = _ADVICE.get(kind)
+    return f"unsupported file type: {kind} cannot be read by this version" + (f"; {advice}" if advice else "")
+
+
+def _misnamed(data: bytes, reader: str) -> str | None:
+    """Why a file picked by its binary suffix is something else (a PNG named .pdf), or None."""
+    own, expected = _BINARY_READERS[reader]
+    # An HTML page named .doc is left to LibreOffice, which reads it (Word saves such files).
+    kind = sniff(data) or (_HTML if reader != "office" and _looks_like_html(data) else None)
+    if kind is None or kind == own:
+        return None
+    return f"{kind}, not {expected}: {_ADVICE[kind]}"
 
 
 def extract_bytes(
@@ -74,8 +108,10 @@ def extract_bytes(
     reader = reader_for(suffix, data)
     kind = sniff(data)
     if reader is None or (kind and reader.name in _TEXT_READERS):
-        what = kind or f"'{suffix}' files"
-        return rejected(name, f"unsupported file type: {what} cannot be read by this version", **known)
+        return rejected(name, _unsupported(kind or f"'{suffix}' files"), **known)
+    misnamed = _misnamed(data, reader.name) if reader.name in _BINARY_READERS else None
+    if misnamed:
+        return rejected(name, misnamed, **known)
     try:
         doc = reader.read(data)
     except UnreadableDocument as exc:

@@ -1,17 +1,31 @@
-"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, report, dictionary.
+"""The gongkai command line: read government information-disclosure annual reports into a warehouse.
 
-Exit codes: 0 success; 1 some input was rejected or a run failed; 2 usage error.
+No Python traceback ever reaches a user: an unexpected error is one line, exit 1
+(GONGKAI_DEBUG=1 prints the trace). The exit codes: pipelines/help.py and the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pipelines.help import command_parser, top_epilog
 from schemas.taxonomy import taxonomy
+
+if TYPE_CHECKING:
+    from warehouse.access import StatementResult
+
+OK, FAILED, USAGE, SOME_REJECTED = 0, 1, 2, 3
+
+
+class UsageProblem(Exception):
+    """A command line that cannot be run as given (exit 2), said in one line."""
 
 
 def parse_years(spec: str | None) -> list[int] | None:
@@ -57,12 +71,32 @@ def _ingest(args: argparse.Namespace) -> int:
     years = parse_years(args.years)
     with progress_printer() as on_progress:
         summary = run_ingest(years, on_progress=on_progress, force=args.force)
-    print_summary(summary)
-    return 0 if summary.success else 1
+    if summary.years:
+        print_summary(summary)
+    if not summary.success:
+        for error in summary.errors if not summary.years else ():
+            print(f"gongkai: error: {error}", file=sys.stderr)
+        return FAILED
+    if not summary.years:
+        print(
+            f"gongkai: error: no report files in {summary.raw_dir}: put them under "
+            f"{summary.raw_dir}/<year>/ (or set GONGKAI_RAW), or write a demo corpus with `gongkai synth`",
+            file=sys.stderr,
+        )
+        return FAILED
+    rejected = summary.totals()["rejected"]
+    if rejected:
+        print(
+            f"{rejected} file{'s' if rejected != 1 else ''} rejected (exit status {SOME_REJECTED}): see above"
+        )
+        return SOME_REJECTED
+    return OK
 
 
 def _synth(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    from warehouse.paths import raw_dir
+
+    out = Path(args.out) if args.out else raw_dir()
     if (
         args.if_empty
         and out.is_dir()
@@ -99,49 +133,54 @@ def _summary(args: argparse.Namespace) -> int:
     return print_warehouse_summary()
 
 
-def _jsonable(value: object) -> object:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
-    return float(value) if hasattr(value, "as_integer_ratio") else str(value)  # Decimal → float
+def _print_result(result: StatementResult, number: int, of: int, args: argparse.Namespace) -> None:
+    from pipelines.tables import print_frame, write_csv, write_json_lines
+
+    assert result.frame is not None
+    if result.renamed:
+        said = ", ".join(f"{new} (a second {old})" for new, old in result.renamed.items())
+        print(f"gongkai: repeated column names printed as {said}", file=sys.stderr)
+    if args.csv:
+        write_csv(result.frame, sys.stdout)
+    elif args.json:
+        write_json_lines(result.frame, sys.stdout)
+    else:
+        if of > 1:
+            gap = "\n" if number > 1 else ""
+            print(f"{gap}-- statement {number}: {' '.join(result.sql.split())[:80]}")
+        print_frame(result.frame)
 
 
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.tables import print_frame
-    from warehouse.access import fetch_sql
+    from warehouse.access import run_sql, split_statements
     from warehouse.paths import db_path
 
     sql = args.query if args.query != "-" else sys.stdin.read()
+    number, statements = 0, list[str]()
     try:
-        frame = fetch_sql(db_path(), sql)
-    except FileNotFoundError as exc:
-        print(f"gongkai: {exc}", file=sys.stderr)
-        return 1
-    except duckdb.Error as exc:
-        print(f"gongkai: sql error: {exc}", file=sys.stderr)
-        return 1
-    if args.csv:
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(frame.columns)
-        for row in frame.iter_rows():
-            writer.writerow(
-                "|".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v) for v in row
+        statements = split_statements(sql)
+        if not statements:
+            raise UsageProblem(
+                "no SQL statement given: pass one as an argument, or '-' to read it from stdin"
             )
-    elif args.json:
-        for row in frame.iter_rows(named=True):
-            print(json.dumps(_jsonable(row), ensure_ascii=False))
-    else:
-        print_frame(frame)
-    return 0
+        if len(statements) > 1 and (args.csv or args.json):
+            raise UsageProblem(
+                f"{len(statements)} statements: --csv and --json print one result; run them one at a time"
+            )
+        results = run_sql(db_path(), sql)
+        for number, result in enumerate(results, start=1):
+            if result.frame is not None:
+                _print_result(result, number, len(statements), args)
+    except FileNotFoundError as exc:
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return FAILED
+    except duckdb.Error as exc:
+        where = f"statement {number + 1}: " if len(statements) > 1 else ""
+        print(f"gongkai: sql error: {where}{' '.join(str(exc).split())}", file=sys.stderr)
+        return FAILED
+    return OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -158,13 +197,12 @@ def _export(args: argparse.Namespace) -> int:
             agency=args.agency,
         )
     except UsageError as exc:
-        print(f"gongkai: error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageProblem(str(exc)) from None
     except FileNotFoundError as exc:
-        print(f"gongkai: {exc}", file=sys.stderr)
-        return 1
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return FAILED
     print(f"wrote {rows} rows of {args.name} to {out}")
-    return 0
+    return OK
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -217,16 +255,91 @@ def _dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gongkai", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _tables(args: argparse.Namespace) -> int:
+    from pipelines.tables import print_frame
+    from warehouse.catalog import relation_overview
+    from warehouse.paths import db_path, missing_warehouse
 
-    p = sub.add_parser("extract", help="extract the three tables of report files")
+    path = db_path()
+    frame = relation_overview(path, count_views=args.count_views)
+    if not path.is_file():
+        caption = missing_warehouse(path)
+    elif not args.count_views:
+        caption = "views are not counted (counting runs each one's query): gongkai tables --count-views"
+    else:
+        caption = None
+    print_frame(frame, caption=caption)
+    return OK
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from pipelines.tables import print_frame
+    from warehouse.catalog import UnknownRelation, describe_relation
+
+    try:
+        description, columns, codes = describe_relation(args.name)
+    except UnknownRelation as exc:
+        raise UsageProblem(str(exc)) from None
+    print(f"{args.name}: {description}")
+    print_frame(columns)
+    for column, labelled in codes.items():
+        print(f"\n{column} codes:")
+        print_frame(labelled)
+    return OK
+
+
+_READ_ENV = ("GONGKAI_DB", "GONGKAI_DEBUG")
+_INGEST_ENV = (
+    "GONGKAI_RAW",
+    "GONGKAI_DB",
+    "GONGKAI_AGENCIES",
+    "GONGKAI_CORRECTIONS",
+    "GONGKAI_SNAPSHOT_DAYS",
+    "DAGSTER_HOME",
+    "GONGKAI_DEBUG",
+)
+_NULL_NOTE = (
+    "In the table output NULL is printed as · and floats with 3 decimals (full precision with --csv/--json)."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gongkai",
+        description="Read government information-disclosure annual reports (政府信息公开工作年度报告) "
+        "into a DuckDB warehouse and query it.",
+        epilog=top_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = command_parser(
+        sub,
+        "extract",
+        _extract,
+        "extract the three tables of report files",
+        [
+            "gongkai extract data/raw/2023/report.pdf",
+            "gongkai extract --json data/raw/2023/*.html > out.jsonl",
+        ],
+        ("GONGKAI_RAW", "GONGKAI_DEBUG"),
+        "Exit status 1 when a file is rejected (the reason is printed). Inside the raw folder the "
+        "manifest's agency and year and the year folder apply, as in ingest.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file per line")
-    p.set_defaults(func=_extract)
 
-    p = sub.add_parser("ingest", help="run the Dagster ingestion in-process for some years")
+    p = command_parser(
+        sub,
+        "ingest",
+        _ingest,
+        "run the Dagster ingestion in-process for some years",
+        ["gongkai ingest", "gongkai ingest 2019-2022 --force"],
+        _INGEST_ENV,
+        "Exit status: 0 every year loaded or up to date and no file rejected; 3 loaded, but some "
+        "files were rejected (listed above and in table reports); 1 a run failed, a year was not "
+        "loaded, or there was nothing to ingest; 2 a bad year.",
+    )
     p.add_argument(
         "years",
         nargs="?",
@@ -239,10 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="reload the years even when their files are the ones they were loaded from "
         "(files the parse cache knows are still not parsed again)",
     )
-    p.set_defaults(func=_ingest)
 
-    p = sub.add_parser("synth", help="write a synthetic corpus with known answers")
-    p.add_argument("out", nargs="?", default="data/raw", help="raw folder to write (default data/raw)")
+    p = command_parser(
+        sub,
+        "synth",
+        _synth,
+        "write a synthetic corpus with known answers",
+        [
+            "gongkai synth --agencies 5 --years 2021-2023",
+            "gongkai synth /tmp/raw --count 1000 --formats html=1,pdf=1",
+        ],
+        ("GONGKAI_RAW", "GONGKAI_CACHE", "GONGKAI_DEBUG"),
+    )
+    p.add_argument(
+        "out", nargs="?", help="raw folder to write (default: the raw folder, GONGKAI_RAW or data/raw)"
+    )
     p.add_argument("--agencies", type=int, help="agencies, each reporting every year (default 20)")
     p.add_argument("--years", default="2019-2024", metavar="FIRST-LAST")
     p.add_argument("--seed", type=int, default=0)
@@ -255,27 +379,63 @@ def build_parser() -> argparse.ArgumentParser:
         "text/tabs, text/spaces, text/runon, markdown); default html=55,text=15,pdf=20,docx=10",
     )
     p.add_argument("--workers", type=int, metavar="N", help="processes for --count/--formats (default 2)")
-    p.set_defaults(func=_synth)
 
-    p = sub.add_parser("summary", help="print what the warehouse holds and a year-over-year query")
-    p.set_defaults(func=_summary)
+    command_parser(
+        sub,
+        "summary",
+        _summary,
+        "print what the warehouse holds and a year-over-year query",
+        ["gongkai summary"],
+        _READ_ENV,
+    )
 
-    p = sub.add_parser("sql", help="run one query on the warehouse, read-only")
-    p.add_argument("query", metavar="SQL", help="the query ('-' reads it from stdin)")
+    p = command_parser(
+        sub,
+        "sql",
+        _sql,
+        "run SQL on the warehouse, read-only",
+        [
+            'gongkai sql "SELECT year, count(*) FROM reports GROUP BY year ORDER BY year"',
+            "gongkai sql --csv - < query.sql > result.csv",
+        ],
+        _READ_ENV,
+        f"{_NULL_NOTE} Several statements (separated by ;) print one result each; with --csv or "
+        "--json only one statement is allowed. Repeated column names (SELECT 1 AS a, 2 AS a; "
+        "JOIN … USING) are printed as a, a_2, … and said on stderr. See gongkai tables and "
+        "gongkai describe NAME for what there is to query.",
+    )
+    p.add_argument("query", metavar="SQL", help="the SQL ('-' reads it from stdin)")
     form = p.add_mutually_exclusive_group()
-    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row (as export writes it)")
     form.add_argument("--json", action="store_true", help="one JSON object per row per line")
-    p.set_defaults(func=_sql)
 
-    p = sub.add_parser("export", help="write a table or view to csv, parquet or xlsx")
+    p = command_parser(
+        sub,
+        "export",
+        _export,
+        "write a table or view to csv, parquet or xlsx",
+        ["gongkai export agency_year_metrics --format xlsx --year 2023 --out metrics.xlsx"],
+        _READ_ENV,
+        "csv and xlsx: lists joined with |, and a text cell starting with = + - @ (or a tab or CR) "
+        "is prefixed with ' so a spreadsheet never runs it as a formula; numbers are untouched.",
+    )
     p.add_argument("name", metavar="VIEW_OR_TABLE")
     p.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     p.add_argument("--year", type=int, help="only this report year")
     p.add_argument("--agency", help="only this (canonical) agency")
     p.add_argument("--out", metavar="FILE", help="default: NAME[_YEAR].FORMAT in the current folder")
-    p.set_defaults(func=_export)
 
-    p = sub.add_parser("report", help="write the HTML report with charts (default data/report.html)")
+    p = command_parser(
+        sub,
+        "report",
+        _report,
+        "write the HTML report with charts (default data/report.html)",
+        ["gongkai report", "gongkai report --years 2021-2023 --region 江苏省 --out jiangsu.html"],
+        _READ_ENV,
+        "A self-contained page (no network needed): requests by year, rates by level, withholding "
+        "reasons, movers, appeal correction rates, data quality. Exit status 1 when there is no "
+        "warehouse or the options select no loaded report.",
+    )
     p.add_argument("--years", metavar="YEAR|FIRST-LAST", help="default: every year with a report")
     p.add_argument("--region", help="one region: a 省/市/县 path or its start, e.g. 江苏省 or 江苏省/宿迁市")
     p.add_argument("--level", choices=list(taxonomy().levels), help="one agency level")
@@ -286,27 +446,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="rank rates only among agencies with at least N requests (default: ranking_min_requests(), 20)",
     )
     p.add_argument("--out", metavar="FILE", help="default: report.html beside the warehouse")
-    p.set_defaults(func=_report)
 
-    p = sub.add_parser("dictionary", help="print the data dictionary (docs/data-dictionary.md)")
+    p = command_parser(
+        sub,
+        "dictionary",
+        _dictionary,
+        "print the data dictionary (docs/data-dictionary.md)",
+        ["gongkai dictionary --check"],
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="rewrite docs/data-dictionary.md")
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/data-dictionary.md is stale")
-    p.set_defaults(func=_dictionary)
+
+    p = command_parser(
+        sub,
+        "tables",
+        _tables,
+        "list every table and view with its description and row count",
+        ["gongkai tables", "gongkai tables --count-views"],
+        _READ_ENV,
+    )
+    p.add_argument(
+        "--count-views",
+        action="store_true",
+        help="count the rows of views too (runs each view's query: seconds on a large warehouse)",
+    )
+
+    p = command_parser(
+        sub,
+        "describe",
+        _describe,
+        "the columns of a table or view: type, Chinese label, description, and the codes it holds",
+        ["gongkai describe agency_year_metrics", "gongkai describe applications"],
+        _READ_ENV,
+    )
+    p.add_argument("name", metavar="TABLE_OR_VIEW")
     return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"gongkai: error: {message}", file=sys.stderr)
+    return code
+
+
+def _guarded(run: Callable[[], int]) -> int:
+    """Run a command; whatever goes wrong becomes one line on stderr and an exit status."""
+    try:
+        return int(run())
+    except (argparse.ArgumentTypeError, UsageProblem) as exc:
+        return _fail(str(exc), USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (| head): nothing more to say, and nothing at exit either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return OK
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}", FAILED)
+    except Exception as exc:  # the promise: never a traceback, unless asked for
+        if os.environ.get("GONGKAI_DEBUG"):
+            traceback.print_exc()
+        detail = " ".join(str(exc).split()) or "(no message)"
+        return _fail(
+            f"{type(exc).__name__}: {detail} (unexpected; GONGKAI_DEBUG=1 gongkai … prints the trace)", FAILED
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return int(args.func(args))
-    except argparse.ArgumentTypeError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"gongkai: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
+    except SystemExit as exc:  # argparse has printed the usage and the error, or the help
+        return exc.code if isinstance(exc.code, int) else USAGE
+    return _guarded(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
 from rich.table import Table
 
 from pipelines.ingest import IngestSummary
+from pipelines.tables import cell_text, output_console
 from warehouse.db import query
-from warehouse.paths import db_path
+from warehouse.paths import db_path, missing_warehouse
 
-console = Console(highlight=False)
+console = output_console()  # piped or redirected, no column is cut to "previou…"
 
 
 @contextmanager
@@ -103,7 +104,7 @@ LIMIT 5
 def print_warehouse_summary() -> int:
     path = db_path()
     if not path.is_file():
-        console.print(f"[red]no warehouse at {path}[/red]: run `gongkai ingest` first")
+        print(f"gongkai: error: {missing_warehouse(path)}", file=sys.stderr)
         return 1
     per_year = query(
         path,
@@ -129,7 +130,7 @@ def print_warehouse_summary() -> int:
     for column in ("agency", "year", "requests", "previous year", "change"):
         yoy.add_column(column, justify="left" if column == "agency" else "right")
     for row in rows:
-        yoy.add_row(*("—" if v is None else str(v) for v in row))
+        yoy.add_row(*(cell_text(v) for v in row))
     console.print(yoy)
     console.print(f"[dim]query:{_YOY_EXAMPLE.rstrip()}[/dim]")
     return 0

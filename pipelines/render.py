@@ -31,8 +31,16 @@ def _fmt(value: Any, flagged: bool) -> str:
     return str(value)
 
 
-def _short(label: str, limit: int = 22) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _short(label: str, limit: int = 44) -> str:
+    """A row label cut to ``limit`` display columns (a CJK character is 2), ending in …."""
+    if _width(label) <= limit:
+        return label
+    out = ""
+    for ch in label:
+        if _width(out + ch) > limit - 1:
+            break
+        out += ch
+    return out + "…"
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -8,7 +8,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -62,3 +62,42 @@ def zip_of(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+class CliWarehouse(NamedTuple):
+    project: Path  # a project folder: pyproject.toml naming gongkai, data/raw, data/warehouse.ducklake
+    db: Path
+    first_ingest: int  # exit status of the ingest that built it
+
+
+# Spreadsheet formulas as agency names (agencies.csv): exports must escape them.
+FORMULA_AGENCIES = ('=HYPERLINK("http://x","y")', "+1+2", "-3+4", "@SUM(A1)")
+
+
+@pytest.fixture(scope="session")
+def warehouse_project(tmp_path_factory: pytest.TempPathFactory) -> CliWarehouse:
+    """A small warehouse built by `gongkai ingest` in a project folder: two agencies, 2022–2023,
+    and two junk files in 2023 (an empty .txt, a PNG named .pdf) that must be rejected."""
+    from pipelines.cli import main
+    from synth.corpus import write_corpus
+
+    project = tmp_path_factory.mktemp("project")
+    (project / "pyproject.toml").write_text('[project]\nname = "gongkai"\n', encoding="utf-8")
+    raw = project / "data" / "raw"
+    write_corpus(raw, agencies=2, years=[2022, 2023], seed=5)
+    (raw / "2023" / "empty.txt").write_bytes(b"")
+    (raw / "2023" / "scan.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    rows = "".join(f'"{a.replace(chr(34), chr(34) * 2)}",,,\n' for a in FORMULA_AGENCIES)
+    (project / "data" / "agencies.csv").write_text("agency,aliases,region,level\n" + rows, encoding="utf-8")
+    db = project / "data" / "warehouse.ducklake"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("GONGKAI_RAW", "GONGKAI_DB", "GONGKAI_AGENCIES", "GONGKAI_CORRECTIONS"):
+            mp.delenv(name, raising=False)
+        mp.chdir(project)
+        code = main(["ingest"])
+    return CliWarehouse(project, db, code)
+
+
+@pytest.fixture
+def warehouse(warehouse_project: CliWarehouse) -> Path:
+    return warehouse_project.db

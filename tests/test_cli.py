@@ -72,7 +72,8 @@ def test_rejected_file_exit_code_and_reason(capsys: pytest.CaptureFixture[str], 
     assert code == 1
     assert (png["status"], png["error"]) == (
         "rejected",
-        "unsupported file type: a PNG image cannot be read by this version",
+        "unsupported file type: a PNG image cannot be read by this version; a scan needs OCR, which "
+        "gongkai does not do yet; transcribe it to text or Markdown (.md), or remove it",
     )
     assert gone["status"] == "rejected" and gone["error"].startswith("cannot read file")
 

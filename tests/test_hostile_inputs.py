@@ -330,11 +330,34 @@ def test_pdf_named_html_is_read_as_pdf() -> None:
 @pytest.mark.parametrize(
     ("make", "name", "reason"),
     [
-        (lambda r: render_html(r, random.Random(1)), "report.pdf", "not a PDF: the file has no %PDF header"),
+        # A binary suffix on another kind of file: say what it is and what to do.
+        (
+            lambda r: render_html(r, random.Random(1)),
+            "report.pdf",
+            "an HTML page, not a PDF: rename it .html",
+        ),
         (
             lambda r: render_html(r, random.Random(1)),
             "report.docx",
-            "not a DOCX: the file is not a zip container",
+            "an HTML page, not a DOCX: rename it .html",
+        ),
+        (
+            lambda r: b"\x89PNG\r\n\x1a\n" + bytes(100),
+            "report.pdf",
+            "a PNG image, not a PDF: a scan needs OCR, which gongkai does not do yet; "
+            "transcribe it to text or Markdown (.md), or remove it",
+        ),
+        (
+            lambda r: b"\xff\xd8\xff\xe0" + bytes(100),
+            "report.docx",
+            "a JPEG image, not a DOCX: a scan needs OCR",
+        ),
+        (lambda r: b"II*\x00" + bytes(100), "report.pdf", "a TIFF image, not a PDF: a scan needs OCR"),
+        (lambda r: b"Rar!\x1a\x07" + bytes(100), "report.pdf", "a RAR archive, not a PDF: unpack it"),
+        (
+            lambda r: render_docx(r, random.Random(1)),
+            "report.pdf",
+            "a zip container (DOCX, XLSX or an archive), not a PDF: rename it .docx if it is a Word document",
         ),
         (lambda r: render_docx(r, random.Random(1)), "report.html", "unsupported file type: a zip container"),
         (lambda r: render_docx(r, random.Random(1)), "report.txt", "unsupported file type: a zip container"),

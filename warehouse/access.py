@@ -7,16 +7,21 @@ parameters, never as SQL text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from warehouse.db import connect
+from warehouse.paths import missing_warehouse
 
 FORMATS = ("csv", "parquet", "xlsx")
 LIST_SEPARATOR = "|"  # list columns (agencies.aliases, years) in csv and xlsx
+# A spreadsheet runs a cell starting with one of these as a formula (a name from a manifest can be
+# `=cmd|…`): OWASP's advice for CSV injection is to prefix such a text cell with a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, minus the header row
 
 
@@ -48,17 +53,67 @@ def relations(con: duckdb.DuckDBPyConnection) -> dict[str, Relation]:
     return {name: Relation(name, kind, tuple(columns)) for name, kind, columns in rows}
 
 
-def fetch_sql(db_path: Path, sql: str) -> pl.DataFrame:
-    """The result of one query on a read-only connection (writes fail in DuckDB itself)."""
+@dataclass(frozen=True)
+class StatementResult:
+    sql: str
+    frame: pl.DataFrame | None  # None: the statement returns no rows (SET, PRAGMA …)
+    renamed: dict[str, str] = field(default_factory=dict)  # printed name → the name it repeats
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique as DuckDB compares them (case-insensitively): a repeated ``a``
+    becomes ``a_2``, then ``a_3`` (skipping names already taken)."""
+    taken = {n.lower() for n in names}
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, n = name, 1
+        while new.lower() in seen or (new != name and new.lower() in taken):
+            n += 1
+            new = f"{name}_{n}"
+        seen.add(new.lower())
+        out.append(new)
+    return out
+
+
+def _frame(relation: duckdb.DuckDBPyRelation) -> tuple[pl.DataFrame, dict[str, str]]:
+    names = list(relation.columns)
+    unique = unique_names(names)
+    if unique == names:
+        return pl.DataFrame(relation), {}
+    # Polars refuses repeated names (`SELECT 1 AS a, 2 AS a`, `JOIN … USING`): rename by position.
+    quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in unique)
+    renamed = pl.DataFrame(relation.query("result", f"SELECT * FROM result AS r({quoted})"))
+    return renamed, {new: old for new, old in zip(unique, names, strict=True) if new != old}
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of ``sql`` as DuckDB's parser splits them (a syntax error raises)."""
+    with duckdb.connect() as con:
+        return [s.query.strip() for s in con.extract_statements(sql)]
+
+
+def _text(statement: str) -> str:
+    return statement.strip().rstrip(";").rstrip()
+
+
+def run_sql(db_path: Path, sql: str) -> Iterator[StatementResult]:
+    """Every statement of ``sql`` in turn on one read-only connection (writes fail in DuckDB),
+    each result as soon as it is there: an error in a later statement leaves the earlier shown."""
     _require(db_path)
     with connect(db_path, read_only=True) as con:
-        result = con.sql(sql)
-        return pl.DataFrame(result) if result is not None else pl.DataFrame()
+        for statement in con.extract_statements(sql):
+            relation = con.sql(statement.query)
+            if relation is None:
+                yield StatementResult(_text(statement.query), None)
+            else:
+                frame, renamed = _frame(relation)
+                yield StatementResult(_text(statement.query), frame, renamed)
 
 
 def _require(db_path: Path) -> None:
     if not db_path.is_file():
-        raise FileNotFoundError(f"no warehouse at {db_path}: run `gongkai ingest` first")
+        raise FileNotFoundError(missing_warehouse(db_path))
 
 
 def select_relation(
@@ -83,15 +138,26 @@ def select_relation(
         return pl.DataFrame(con.sql(sql, params=params or None))
 
 
-def _flat(frame: pl.DataFrame) -> pl.DataFrame:
-    """Lists joined with '|' and structs as text: csv and xlsx cells hold one value each."""
+def escape_formula(column: pl.Expr) -> pl.Expr:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (numbers untouched)."""
+    starts = pl.any_horizontal(*(column.str.starts_with(c) for c in FORMULA_STARTS))
+    return pl.when(starts).then(pl.lit("'") + column).otherwise(column)
+
+
+def flat_for_spreadsheet(frame: pl.DataFrame) -> pl.DataFrame:
+    """One value per cell for csv and xlsx: lists joined with '|' (a NULL list is an empty cell, a
+    NULL element an empty string between separators), structs as text, and every text cell that
+    a spreadsheet would run as a formula escaped."""
     out = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if isinstance(dtype, pl.List | pl.Array):
-            out.append(column.cast(pl.List(pl.String)).list.join(LIST_SEPARATOR).alias(name))
+            text = column.cast(pl.List(pl.String)).list.eval(pl.element().fill_null(""))
+            out.append(escape_formula(text.list.join(LIST_SEPARATOR)).alias(name))
         elif isinstance(dtype, pl.Struct | pl.Object):
-            out.append(column.map_elements(str, return_dtype=pl.String).alias(name))
+            out.append(escape_formula(column.map_elements(str, return_dtype=pl.String)).alias(name))
+        elif dtype == pl.String:
+            out.append(escape_formula(column).alias(name))
         else:
             out.append(column)
     return frame.select(out)
@@ -104,11 +170,11 @@ def write_frame(frame: pl.DataFrame, out: Path, fmt: str, *, sheet: str = "data"
     if fmt == "parquet":
         frame.write_parquet(out)
     elif fmt == "csv":
-        _flat(frame).write_csv(out)
+        flat_for_spreadsheet(frame).write_csv(out)
     else:
         if frame.height > XLSX_MAX_ROWS:
             raise UsageError(f"{frame.height} rows do not fit one Excel sheet; export csv or parquet")
-        _flat(frame).write_excel(out, worksheet=sheet[:31], autofit=False)
+        flat_for_spreadsheet(frame).write_excel(out, worksheet=sheet[:31], autofit=False)
 
 
 def export(

@@ -236,13 +236,16 @@ def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
 
 
 def refresh_agencies(con: duckdb.DuckDBPyConnection, directory: AgencyDirectory) -> int:
-    """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every report's names.
+    """Rebuild ``agencies`` and ``agency_aliases`` from the directory and every loaded report's names.
 
     The agencies whose row changed (added, removed, new region or level) are left in the
     temporary table ``changed_agency_rows``: their metrics rows of every year carry those
     regions and levels. Returns how many."""
+    # A rejected file names no agency anyone vouched for (an empty file, a scan: its agency is
+    # the file stem), so only loaded reports add agencies; rejected ones stay listed in reports.
     seen = con.execute(
-        "SELECT DISTINCT agency, coalesce(agency_printed, agency) FROM reports ORDER BY ALL"
+        "SELECT DISTINCT agency, coalesce(agency_printed, agency) FROM reports "
+        "WHERE status <> 'rejected' ORDER BY ALL"
     ).fetchall()
     rows = agency_rows(directory, seen)
     agencies = pl.DataFrame([r.__dict__ for r in rows], schema=_AGENCY_SCHEMA, orient="row")

@@ -52,6 +52,14 @@ def describe(relation: str, column: str) -> str:
     return text
 
 
+def relation_description(relation: str) -> str:
+    """The description of a table or view (KeyError naming the file to edit when it has none)."""
+    description = _descriptions()["relations"].get(relation, {}).get("description")
+    if description is None:
+        raise KeyError(f"no description for {relation}: add it to {DESCRIPTIONS_FILE.name}")
+    return description
+
+
 def _row(*cells: object) -> str:
     return "| " + " | ".join("" if c is None else str(c).replace("|", "\\|") for c in cells) + " |"
 
@@ -119,7 +127,6 @@ def render_dictionary() -> str:
                 "WHERE schema_name = 'main' AND database_name = current_database()"
             ).fetchall()
         }
-    d = _descriptions()
     out = [
         "# Data dictionary",
         "",
@@ -132,9 +139,7 @@ def render_dictionary() -> str:
         names = [r.name for r in catalog.values() if r.kind == kind]
         out += [f"## {title}", "", ", ".join(f"[`{n}`](#{n})" for n in names), ""]
         for name in names:
-            description = d["relations"].get(name, {}).get("description")
-            if description is None:
-                raise KeyError(f"no description for {kind} {name}: add it to {DESCRIPTIONS_FILE.name}")
+            description = relation_description(name)
             out += [f"### {name}", "", description, "", _row("column", "type", "description"), _row(*"---")]
             out += [_row(f"`{c}`", types[(name, c)], describe(name, c)) for c in catalog[name].columns]
             out.append("")

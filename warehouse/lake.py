@@ -101,6 +101,8 @@ def open_lake(
     # scale; DuckDB would otherwise cache up to 80 % of RAM); readers keep DuckDB's default.
     con = duckdb.connect(config=CONFIG if read_only else CONFIG | {"memory_limit": WRITER_MEMORY})
     try:
+        # DuckDB draws a progress bar on stdout for a query over ~2 s: into `gongkai sql --csv > f`.
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"LOAD {_literal(str(extension_file()))}")
         options = [f"DATA_PATH {_literal(str((files or data_path(catalog)).absolute()) + '/')}"]
         if read_only or snapshot is not None:
