@@ -1,4 +1,4 @@
-# The two commands: `make run` (set up, demo corpus if data/raw is empty, ingest, summary)
+# The two commands: `make run` (set up, demo corpus if data/raw is empty, ingest, summary, report)
 # and `make test`. Both create the environment first; nothing else needs installing.
 UV := python3 -m uv
 UV_VERSION := 0.13.9
@@ -17,6 +17,7 @@ run: setup
 	$(UV) run gongkai synth data/raw --if-empty
 	$(UV) run gongkai ingest
 	$(UV) run gongkai summary
+	$(UV) run gongkai report
 
 test: setup
 	$(UV) run pytest -m "not slow" $(PYTEST_ARGS)

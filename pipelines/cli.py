@@ -70,7 +70,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     years = parse_years(args.years)
     with progress_printer() as on_progress:
-        summary = run_ingest(years, on_progress=on_progress, force=args.force)
+        summary = run_ingest(years, on_progress=on_progress, force=args.force, report=args.report)
     if summary.years:
         print_summary(summary)
     if not summary.success:
@@ -351,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reload the years even when their files are the ones they were loaded from "
         "(files the parse cache knows are still not parsed again)",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the HTML report (data/report.html, as `gongkai report`) when a year was loaded",
     )
 
     p = command_parser(

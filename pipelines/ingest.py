@@ -91,7 +91,7 @@ class IngestSummary:
 _QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-YEAR_ASSET_KEYS = [a.key for a in ingest_assets]  # the job without the report
+YEAR_ASSET_KEYS = [a.key for a in ingest_assets]  # the job without html_report
 
 
 def _run_config(force: bool) -> dict[str, Any]:
@@ -221,12 +221,14 @@ def run_ingest(
     db_path: Path | None = None,
     on_progress: Callable[[str], None] | None = None,
     force: bool = False,
+    report: bool = False,
 ) -> IngestSummary:
     """Ingest ``years`` (default: every year folder in the raw folder) into the warehouse.
 
     Never raises for bad reports: rejected files, validation failures and failed steps are in
     the summary. A year whose frames fail validation is not loaded (its previous rows stay). A
-    year whose inputs are unchanged since its last load is skipped, unless ``force``.
+    year whose inputs are unchanged since its last load is skipped, unless ``force``. With
+    ``report``, the last run also writes the HTML report (asset html_report).
     """
     say = on_progress or (lambda _message: None)
     paths = GongkaiPaths(
@@ -280,8 +282,9 @@ def run_ingest(
                 partition_key=span,
                 run_config=_run_config(force),
                 raise_on_error=False,
-                # The whole-warehouse report once, in the last run (it reads every year).
-                asset_selection=None if n == len(wanted) - 1 else YEAR_ASSET_KEYS,
+                # The report (html_report) reads every year: written once, by the last run, and
+                # only when asked (seconds at national scale; `gongkai report` writes it any time).
+                asset_selection=None if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
             )
             summary.run_ids.append(result.run_id)
             errors = _step_errors(result)

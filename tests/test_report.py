@@ -333,9 +333,8 @@ def test_cli_report_writes_the_file_and_says_why_not(
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["report", "--region", "火星", "--out", str(out)]) == 1
     assert capsys.readouterr().err == "gongkai: the warehouse holds no loaded report in region 火星\n"
-    with pytest.raises(SystemExit) as exited:
-        main(["report", "--level", "town"])
-    assert exited.value.code == 2
+    assert main(["report", "--level", "town"]) == 2  # a usage error, in one line
+    assert "invalid choice: 'town'" in capsys.readouterr().err
     monkeypatch.setenv("GONGKAI_DB", str(tmp_path / "none.ducklake"))
     assert main(["report"]) == 1
     assert "no warehouse at" in capsys.readouterr().err
@@ -373,7 +372,8 @@ def test_the_asset_writes_report_html_beside_the_warehouse_and_runs_nightly(tmp_
 def test_an_ingest_of_several_years_writes_the_report_once_with_every_year(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One run per year; the report reads the whole warehouse, so only the last run writes it."""
+    """One run per year; the report reads the whole warehouse, so only the last run writes it,
+    when asked (``gongkai ingest --report``); without, none is written."""
     from test_warehouse_reports import write_raw
 
     import assets.report as report_asset
@@ -390,7 +390,11 @@ def test_an_ingest_of_several_years_writes_the_report_once_with_every_year(
         return original(source, out)
 
     monkeypatch.setattr(report_asset, "write_report", counted)
-    summary = run_ingest(raw_dir=raw, db_path=tmp_path / "wh.ducklake")
+    summary = run_ingest(raw_dir=raw, db_path=tmp_path / "wh.ducklake", report=True)
     assert summary.success, summary.errors
     assert written == [tmp_path / "report.html"]
     assert "2021–2023" in written[0].read_text(encoding="utf-8")
+    (tmp_path / "report.html").unlink()
+    write_raw(raw, 2024, ["乙市教育局"], seed=1)
+    assert run_ingest(raw_dir=raw, db_path=tmp_path / "wh.ducklake").success
+    assert written == [tmp_path / "report.html"] and not (tmp_path / "report.html").exists()
