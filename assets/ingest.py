@@ -22,6 +22,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from assets.faults import faults_as_failures
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
 from assets.readahead import active as active_read_ahead
@@ -46,6 +47,7 @@ from warehouse.db import (
     schema_digest,
     unchanged_reports,
 )
+from warehouse.faults import guarded
 from warehouse.frames import (
     FACT_TABLES,
     TABLES,
@@ -56,6 +58,7 @@ from warehouse.frames import (
     write_staged,
 )
 from warehouse.inventory import RawFile, read_manifest
+from warehouse.lake import data_path
 from warehouse.parse_cache import ParseCache, ParsedFile, cache_key, parse_files, parsed_from_report
 from warehouse.publish import warehouse_build, writer_lock
 
@@ -152,6 +155,7 @@ class IngestConfig(dg.Config):
 
 
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, deps=[report_files], **_COMMON)
+@faults_as_failures
 def raw_files(
     context: dg.AssetExecutionContext, config: IngestConfig, paths: GongkaiPaths
 ) -> dg.Output[dict[str, YearFiles]]:
@@ -337,6 +341,7 @@ def _parse_missing(
 
 
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, **_COMMON)
+@faults_as_failures
 def extracted_reports(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, raw_files: dict[str, YearFiles]
 ) -> dg.Output[dict[str, ExtractedYear]]:
@@ -412,6 +417,7 @@ def _fingerprints(years: dict[str, YearFiles]) -> dict[str, str]:
     ],
     **_COMMON,
 )
+@faults_as_failures
 def validated_frames(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, extracted_reports: dict[str, ExtractedYear]
 ) -> Iterator[dg.Output[dict[str, StagedYear]] | dg.AssetCheckResult]:
@@ -524,6 +530,7 @@ def _stage_year(
     ],
     **_COMMON,
 )
+@faults_as_failures
 def warehouse_year(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, validated_frames: dict[str, StagedYear]
 ) -> dg.MaterializeResult:
@@ -544,8 +551,13 @@ def warehouse_year(
     results: list[LoadResult] = []
     years = sorted(int(k) for k in validated_frames)
     if to_load or touched:
-        # Written to the build catalog (shared with run_ingest's session, or our own), then published.
-        with warehouse_build(paths.db, context.log.warning) as target:
+        staged_bytes = sum(f.stat().st_size for v in to_load.values() for fs in v.tables.values() for f in fs)
+        # Written to the build catalog (shared with run_ingest's session, or our own), then
+        # published. A full disk or a read-only data folder fails the load in one line.
+        with (
+            warehouse_build(paths.db, context.log.warning) as target,
+            guarded("loading into the warehouse", data_path(paths.db), needed=staged_bytes),
+        ):
             for key, staged in to_load.items():
                 source = staged.source
                 record = (

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.faults import FAULT_KEY
 from assets.ingest import PANDERA_CHECK
 from assets.partitions import partition_years
 from assets.readahead import reading_ahead
@@ -24,6 +25,7 @@ from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges, untouched_years
 from warehouse.corrections import CorrectionsFileError, read_corrections
 from warehouse.db import connect, query
+from warehouse.faults import FAULT_TYPES, MachineFault, guarded, remove_quietly
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
 from warehouse.publish import warehouse_build
@@ -88,11 +90,17 @@ class IngestSummary:
 
 
 # Dagster's console logger would print every step at INFO; the caller gets on_progress instead.
-_QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Failed steps reach the summary as one line each; Dagster's own ERROR records carry stack traces.
+_QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _run_config(force: bool) -> dict[str, Any]:
     return _QUIET | {"ops": {"raw_files": {"config": {"force": force}}}}
+
+
+def _dagster_home(paths: GongkaiPaths) -> Path:
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) if home else paths.io_dir
 
 
 def _instance() -> dg.DagsterInstance:
@@ -100,14 +108,39 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
-    errors = []
+def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[list[str], MachineFault | None]:
+    """One line per failed step, and the first fault of the machine among them (an asset's
+    ``dg.Failure`` from assets.faults, or a fault raised where Dagster stores an output)."""
+    errors: list[str] = []
+    fault: MachineFault | None = None
     for event in result.all_events:
         if event.is_step_failure and event.step_key:
             data = event.step_failure_data
-            message = data.error.message.strip() if data and data.error else "failed"
+            found = _fault_of(data) if data else None
+            fault = fault or found
+            message = str(found) if found else _cause_message(data)
             errors.append(f"{event.step_key}: {message.splitlines()[0] if message else 'failed'}")
-    return errors
+    return errors, fault
+
+
+def _cause_message(data: Any) -> str:
+    """The innermost error's message: Dagster's wrapper says only which step failed."""
+    error = data.error if data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "failed"
+
+
+def _fault_of(data: Any) -> MachineFault | None:
+    user = data.user_failure_data
+    if user is not None and FAULT_KEY in (user.metadata or {}):
+        return FAULT_TYPES.get(str(user.metadata[FAULT_KEY].value), MachineFault)(user.description or "")
+    error = data.error
+    while error is not None:  # raised outside the asset body (the IO manager): in the causes
+        if error.cls_name in FAULT_TYPES:
+            return FAULT_TYPES[error.cls_name](error.message.split(": ", 1)[-1].strip())
+        error = error.cause
+    return None
 
 
 Metadata = dict[tuple[str, str], dict[str, Any]]  # (asset, partition) → its materialisation's metadata
@@ -266,7 +299,12 @@ def run_ingest(
     # With several years, the extraction workers parse the next year while one is staged and
     # loaded (assets.readahead); with one, there is nothing to read ahead.
     ahead = reading_ahead(paths.raw, wanted) if len(wanted) > 1 else contextlib.nullcontext()
-    with warehouse_build(paths.db, say), _instance() as instance, ahead as reader:
+    with (
+        guarded("recording the runs in Dagster's instance storage", _dagster_home(paths)),
+        warehouse_build(paths.db, say),
+        _instance() as instance,
+        ahead as reader,
+    ):
         # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
         # materialisations carry that year's data version; all publish together, at the end.
         for year in wanted:
@@ -279,7 +317,12 @@ def run_ingest(
                 raise_on_error=False,
             )
             summary.run_ids.append(result.run_id)
-            errors = _step_errors(result)
+            errors, fault = _step_errors(result)
+            if fault is not None:
+                # The disk or the warehouse failed, not the data: no further year can do better.
+                # Raised inside the build session, which discards the build and this run's files.
+                remove_quietly([paths.io_dir / "staged"])
+                raise fault
             summary.errors += [f"{span} {e}" for e in errors]
             runs.append((span, first, last, _materialized(result)))
         summary.read_ahead = reader.used_files if reader else 0

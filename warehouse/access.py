@@ -7,6 +7,9 @@ parameters, never as SQL text.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,8 @@ import duckdb
 import polars as pl
 
 from warehouse.db import connect
+from warehouse.faults import guarded
+from warehouse.health import file_problems, from_error, raise_for
 
 FORMATS = ("csv", "parquet", "xlsx")
 LIST_SEPARATOR = "|"  # list columns (agencies.aliases, years) in csv and xlsx
@@ -51,9 +56,23 @@ def relations(con: duckdb.DuckDBPyConnection) -> dict[str, Relation]:
 def fetch_sql(db_path: Path, sql: str) -> pl.DataFrame:
     """The result of one query on a read-only connection (writes fail in DuckDB itself)."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con:
+    with connect(db_path, read_only=True) as con, _damage_named(db_path, con):
         result = con.sql(sql)
         return pl.DataFrame(result) if result is not None else pl.DataFrame()
+
+
+@contextmanager
+def _damage_named(db_path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A listed data file missing or cut short is found before the query (stat only); flipped
+    bytes when DuckDB decodes them: either way one line naming the damage, not DuckDB's error."""
+    raise_for(db_path, file_problems(con))
+    try:
+        yield
+    except duckdb.Error as exc:
+        fault = from_error(db_path, exc, "reading the warehouse")
+        if fault is exc:
+            raise
+        raise fault from None
 
 
 def _require(db_path: Path) -> None:
@@ -66,7 +85,7 @@ def select_relation(
 ) -> pl.DataFrame:
     """``SELECT * FROM name`` filtered by year and/or agency (when the relation has the column)."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con:
+    with connect(db_path, read_only=True) as con, _damage_named(db_path, con):
         catalog = relations(con)
         if name not in catalog:
             raise UsageError(f"no table or view {name!r} (known: {', '.join(sorted(catalog))})")
@@ -100,15 +119,20 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
 def write_frame(frame: pl.DataFrame, out: Path, fmt: str, *, sheet: str = "data") -> None:
     if fmt not in FORMATS:
         raise UsageError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.write_parquet(out)
-    elif fmt == "csv":
-        _flat(frame).write_csv(out)
-    else:
-        if frame.height > XLSX_MAX_ROWS:
-            raise UsageError(f"{frame.height} rows do not fit one Excel sheet; export csv or parquet")
-        _flat(frame).write_excel(out, worksheet=sheet[:31], autofit=False)
+    if fmt == "xlsx" and frame.height > XLSX_MAX_ROWS:
+        raise UsageError(f"{frame.height} rows do not fit one Excel sheet; export csv or parquet")
+    # Written beside ``out`` and renamed: a full disk or a folder we may not write to gives one
+    # line, leaves no half-written file and leaves an earlier export at ``out`` as it was.
+    tmp = out.with_name(f".{out.name}.partial")
+    with guarded("writing the export", out, needed=frame.estimated_size(), cleanup=[tmp]):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            frame.write_parquet(tmp)
+        elif fmt == "csv":
+            _flat(frame).write_csv(tmp)
+        else:
+            _flat(frame).write_excel(tmp, worksheet=sheet[:31], autofit=False)
+        os.replace(tmp, out)
 
 
 def export(

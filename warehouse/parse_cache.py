@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from extract import Report
 from extract.api import PARSER_VERSION, extract_bytes
 from extract.report import REJECTED
 from warehouse.arrow import registered
+from warehouse.faults import guarded
 
 CACHE_VERSION = (
     3  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries; 3: null kinds)
@@ -258,8 +260,14 @@ class ParseCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self.con = self._open(path)
+        with self._guarded("opening the parse cache"):
+            self.con = self._open(path)
         self._buffer: list[ParsedFile] = []
+
+    def _guarded(self, stage: str) -> AbstractContextManager[None]:
+        """A full disk or a read-only folder under the cache: one line (warehouse.faults); the
+        transaction was rolled back, so the cache holds what it held."""
+        return guarded(stage, self.path) if self.path is not None else nullcontext()
 
     @staticmethod
     def _open(path: Path | None) -> duckdb.DuckDBPyConnection:
@@ -413,14 +421,15 @@ class ParseCache:
         return stale.height
 
     def _transaction(self, *statements: tuple[str, list[Any]]) -> None:
-        self.con.begin()
-        try:
-            for sql, params in statements:
-                self.con.execute(sql, params)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
+        with self._guarded("writing the parse cache"):
+            self.con.begin()
+            try:
+                for sql, params in statements:
+                    self.con.execute(sql, params)
+                self.con.commit()
+            except BaseException:
+                self.con.rollback()
+                raise
 
     def meta(self, keys: Iterable[int]) -> pl.DataFrame:
         """The cached report fields of ``keys`` (one row per key found)."""
