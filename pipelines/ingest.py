@@ -28,7 +28,8 @@ from warehouse.db import connect, query
 from warehouse.faults import FAULT_TYPES, MachineFault, guarded, remove_quietly
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
-from warehouse.publish import warehouse_build
+from warehouse.publish import warehouse_build, writer_lock
+from warehouse.recovery import Recovery, recover, unrecovered
 
 
 @dataclass
@@ -94,8 +95,8 @@ class IngestSummary:
 _QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def _run_config(force: bool) -> dict[str, Any]:
-    return _QUIET | {"ops": {"raw_files": {"config": {"force": force}}}}
+def _run_config(force: bool, folders: list[int]) -> dict[str, Any]:
+    return _QUIET | {"ops": {"raw_files": {"config": {"force": force, "folders_at_start": folders}}}}
 
 
 def _dagster_home(paths: GongkaiPaths) -> Path:
@@ -174,6 +175,7 @@ def _summarise_year(year: int, done: Metadata) -> YearSummary:
         )
         summary.rejected_files = [(p, r) for p, r in extracted["rejected_list"]]
         summary.parsed = int(extracted["parsed"])
+        summary.problems += list(extracted.get("changed_during_run", []))
     staged = done.get(("validated_frames", key))
     if staged is not None:
         summary.validation_failures = list(staged.get("failure_list", []))
@@ -280,6 +282,9 @@ def run_ingest(
     except CorrectionsFileError as exc:
         summary.errors.append(f"{exc}; nothing was loaded, the warehouse is as it was")
         return summary
+    recovery = _recover(paths, summary, say)
+    if recovery is not None:  # every year present, whatever was asked: the warehouse was lost
+        wanted = sorted({*wanted, *(y for y in years_present(paths.raw) if y in allowed)})
     if not force and paths.raw.is_dir():
         # Years whose files are untouched since their load (names, sizes, mtimes: no file read)
         # need no run at all; the others go through the job, which compares contents.
@@ -290,9 +295,14 @@ def run_ingest(
         wanted = [y for y in wanted if y not in untouched]
         if not wanted:
             _check_corrections(paths.corrections, paths.db, summary, say)
+            if recovery is not None:
+                _report_unrecovered(paths.db, recovery, summary, say)
             return summary
 
     job = build_definitions(paths).resolve_job_def(JOB_NAME)
+    # Year folders there now: one that is gone when its run scans it vanished during the ingest,
+    # and must not empty its year in the warehouse (assets.ingest.raw_files).
+    folders = [y for y in wanted if (paths.raw / str(y)).is_dir()]
     runs: list[tuple[str, int, int, Metadata]] = []
     # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
     # the build file, published whole onto the warehouse when the last run is done.
@@ -313,7 +323,7 @@ def run_ingest(
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=span,
-                run_config=_run_config(force),
+                run_config=_run_config(force, folders),
                 raise_on_error=False,
             )
             summary.run_ids.append(result.run_id)
@@ -346,7 +356,37 @@ def run_ingest(
             f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
         )
     _check_corrections(paths.corrections, paths.db, summary, say)
+    if recovery is not None:
+        _report_unrecovered(paths.db, recovery, summary, say)
     return summary
+
+
+def _recover(paths: GongkaiPaths, summary: IngestSummary, say: Callable[[str], None]) -> Recovery | None:
+    """A damaged warehouse is moved aside and restored or left for a rebuild (warehouse.recovery)."""
+    with writer_lock(paths.db, say):
+        recovery = recover(paths.db, paths.cache)
+    if recovery is not None:
+        for line in recovery.lines():
+            say(f"recovery: {line}")
+            summary.warnings.append(f"recovery: {line}")
+    return recovery
+
+
+def _report_unrecovered(
+    db: Path, recovery: Recovery, summary: IngestSummary, say: Callable[[str], None]
+) -> None:
+    lost = unrecovered(db, recovery.known)
+    if lost is None:
+        line = (
+            "what the damaged warehouse held beyond the raw folder is unknown (no earlier state was readable)"
+        )
+    elif lost:
+        shown = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+        line = f"could not be recovered: the facts of {len(lost)} reports whose files are gone or unreadable since: {shown}"
+    else:
+        line = "nothing was lost: every report loaded before is loaded again"
+    say(f"recovery: {line}")
+    summary.warnings.append(f"recovery: {line}")
 
 
 def _check_corrections(
