@@ -1,4 +1,4 @@
-"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, dictionary.
+"""The ``gongkai`` command line: extract, ingest, synth, summary, sql, export, verify, dictionary.
 
 Exit codes: 0 success; 1 some input was rejected or a run failed; 2 usage error.
 """
@@ -10,6 +10,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from warehouse.faults import MachineFault
 
 
 def parse_years(spec: str | None) -> list[int] | None:
@@ -165,6 +167,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from warehouse.paths import db_path
+    from warehouse.verify import verify
+
+    path = db_path()
+    if not path.is_file():
+        print(f"gongkai: no warehouse at {path}: run `gongkai ingest` first", file=sys.stderr)
+        return 1
+    breaches = verify(path, deep=not args.quick)
+    for breach in breaches:
+        print(breach.line())
+    print(
+        f"{path}: {len(breaches)} invariant{'' if len(breaches) == 1 else 's'} broken"
+        if breaches
+        else f"{path}: verifies"
+    )
+    return 1 if breaches else 0
+
+
 def _dictionary(args: argparse.Namespace) -> int:
     from warehouse.dictionary import DICTIONARY_FILE, render_dictionary
 
@@ -241,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="default: NAME[_YEAR].FORMAT in the current folder")
     p.set_defaults(func=_export)
 
+    p = sub.add_parser("verify", help="check the warehouse's invariants; exit 1 if any breaks")
+    p.add_argument(
+        "--quick", action="store_true", help="check data files by size and marks, without decoding them"
+    )
+    p.set_defaults(func=_verify)
+
     p = sub.add_parser("dictionary", help="print the data dictionary (docs/data-dictionary.md)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="rewrite docs/data-dictionary.md")
@@ -260,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except MachineFault as exc:  # a full disk, a read-only folder, a damaged warehouse: one line
+        print(f"gongkai: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
