@@ -14,11 +14,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from faultkit import State, fill, tmpfs
 
 import warehouse.db
 import warehouse.parse_cache
 import warehouse.publish
-from faultkit import State, fill, tmpfs
 from pipelines.cli import main
 from pipelines.ingest import run_ingest
 from synth.corpus import write_corpus
@@ -63,9 +63,9 @@ def test_errno_is_found_in_duckdb_and_sqlite_messages() -> None:
     assert fault_errno(sqlite3.OperationalError("database or disk is full")) == errno.ENOSPC
     assert fault_errno(OSError(errno.EROFS, "Read-only file system")) == errno.EROFS
     assert fault_errno(RuntimeError("wrapped")) is None
-    with pytest.raises(DiskFull, match=r"^disk quota exceeded at /q/x \(writing\): needs about 2\.0 KB"):
-        with guarded("writing", Path("/q/x"), needed=2048):
-            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+    quota = r"^disk quota exceeded at /q/x \(writing\): needs about 2\.0 KB"
+    with pytest.raises(DiskFull, match=quota), guarded("writing", Path("/q/x"), needed=2048):
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
 
 
 def test_build_copy_on_a_full_disk(
