@@ -29,7 +29,7 @@ from warehouse.faults import FAULT_TYPES, MachineFault, guarded, remove_quietly
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
 from warehouse.publish import warehouse_build, writer_lock
-from warehouse.recovery import Recovery, recover, unrecovered
+from warehouse.recovery import Recovery, damaged, recover, unrecovered
 
 
 @dataclass
@@ -362,7 +362,10 @@ def run_ingest(
 
 
 def _recover(paths: GongkaiPaths, summary: IngestSummary, say: Callable[[str], None]) -> Recovery | None:
-    """A damaged warehouse is moved aside and restored or left for a rebuild (warehouse.recovery)."""
+    """A damaged warehouse is moved aside and restored or left for a rebuild (warehouse.recovery).
+    The check reads only (readers need no lock); the writer lock is taken when there is damage."""
+    if not damaged(paths.db):
+        return None
     with writer_lock(paths.db, say):
         recovery = recover(paths.db, paths.cache)
     if recovery is not None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from pipelines.ingest import IngestSummary
 from warehouse.db import query
 from warehouse.paths import db_path
+from warehouse.recovery import check_published
 
 console = Console(highlight=False)
 
@@ -105,6 +106,7 @@ def print_warehouse_summary() -> int:
     if not path.is_file():
         console.print(f"[red]no warehouse at {path}[/red]: run `gongkai ingest` first")
         return 1
+    check_published(path)  # damage named in one line before any query meets it
     per_year = query(
         path,
         """

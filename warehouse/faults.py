@@ -55,7 +55,7 @@ _MESSAGES: dict[int, tuple[str, ...]] = {
 _DAMAGE = re.compile(
     r"not a valid DuckDB database file|Could not read enough bytes|Corrupt database file|"
     r"No magic bytes found|Decompression failure|TProtocolException|too small to be a Parquet file|"
-    r"Failed to read Parquet|Invalid Parquet file",
+    r"Failed to read Parquet|Invalid Parquet file|Out of buffer|corrupt",
     re.I,
 )
 

@@ -59,6 +59,14 @@ def check_warehouse(catalog: Path, files: Path | None = None) -> list[tuple[Path
         return file_problems(con)
 
 
+def check_published(catalog: Path) -> None:
+    """The check of every command that opens the warehouse: the catalog attaches (its header and
+    the blocks read on the way pass their checksums) and every listed data file is there, with
+    its recorded size and its PAR1 marks. Raises ``DamagedWarehouse``."""
+    with connect(catalog, read_only=True) as con:
+        raise_for(catalog, file_problems(con))
+
+
 def _loaded_paths(catalog: Path, files: Path) -> set[str] | None:
     try:
         with connect(catalog, read_only=True, wait=0, files=files) as con:
@@ -93,6 +101,16 @@ def _whole(catalog: Path, files: Path) -> bool:
     except (DamagedWarehouse, duckdb.Error):
         return False
     return not problems
+
+
+def damaged(catalog: Path) -> bool:
+    """Is the published warehouse there and damaged (catalog, or a listed data file)?"""
+    if not catalog.exists():
+        return False
+    try:
+        return bool(check_warehouse(catalog, data_path(catalog)))
+    except DamagedWarehouse:
+        return True
 
 
 def recover(catalog: Path, cache: Path) -> Recovery | None:

@@ -116,7 +116,7 @@ def _invariants() -> list[tuple[str, str]]:
                 GROUP BY ALL
             ),
             expected AS (
-                SELECT r.report_id, t.table_name FROM reports AS r
+                SELECT DISTINCT r.report_id, t.table_name FROM reports AS r
                 CROSS JOIN (SELECT DISTINCT table_name FROM template_cells) AS t
                 WHERE r.status IN {_LOADED}
             )
