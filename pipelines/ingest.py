@@ -125,7 +125,10 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[list[str], MachineF
 
 
 def _cause_message(data: Any) -> str:
-    """The innermost error's message: Dagster's wrapper says only which step failed."""
+    """A ``dg.Failure``'s own description, else the innermost error's message: Dagster's wrapper
+    says only which step failed."""
+    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+        return str(data.user_failure_data.description)
     error = data.error if data else None
     while error is not None and error.cause is not None:
         error = error.cause

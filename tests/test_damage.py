@@ -153,9 +153,12 @@ def test_ingest_restores_the_last_good_state(tmp_path: Path) -> None:
     assert (_facts(db), _report_rows(db)) == (facts, reports)
 
 
-def test_ingest_rebuilds_when_no_good_state_is_kept(tmp_path: Path) -> None:
-    """A 2021 Parquet file both the published and the previous catalog list is damaged, a loaded
-    report's file has been deleted since, and the parse cache is cut short too."""
+def test_ingest_rebuilds_when_no_good_state_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """A 2021 Parquet file both the published and the previous catalog list has flipped bytes (a
+    query meets them first), a loaded report's file has been deleted since, and the parse cache
+    is cut short too."""
     raw, db = _two_publishes(tmp_path)
     facts = _facts(db)
     gone = sorted((raw / "2021").glob("*.txt"))[0]
@@ -168,6 +171,9 @@ def test_ingest_rebuilds_when_no_good_state_is_kept(tmp_path: Path) -> None:
     damaged_file = _applications_file(db, 2021)
     _flip_parquet(damaged_file)
     _truncate(tmp_path / "wh.parse-cache.duckdb")
+    monkeypatch.setenv("GONGKAI_DB", str(db))
+    assert main(["sql", "SELECT sum(count) FROM applications"]) == 1  # a reader meets it first
+    assert str(damaged_file) in capsys.readouterr().err
     summary = run_ingest(raw_dir=raw, db_path=db)
     assert summary.success
     stamp = next(tmp_path.glob("wh.ducklake.damaged-*")).name.split(".damaged-")[1]

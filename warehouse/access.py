@@ -18,7 +18,7 @@ import polars as pl
 
 from warehouse.db import connect
 from warehouse.faults import guarded
-from warehouse.health import file_problems, from_error, raise_for
+from warehouse.health import file_problems, name_damage, raise_for
 
 FORMATS = ("csv", "parquet", "xlsx")
 LIST_SEPARATOR = "|"  # list columns (agencies.aliases, years) in csv and xlsx
@@ -69,7 +69,7 @@ def _damage_named(db_path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[Non
     try:
         yield
     except duckdb.Error as exc:
-        fault = from_error(db_path, exc, "reading the warehouse")
+        fault = name_damage(db_path, con, exc)
         if fault is exc:
             raise
         raise fault from None

@@ -23,7 +23,7 @@ from schemas.taxonomy import TEMPLATES, taxonomy
 from warehouse.agencies import AgencyDirectory, agency_rows
 from warehouse.arrow import registered
 from warehouse.frames import SCHEMAS, TABLES, Frames
-from warehouse.health import from_error
+from warehouse.health import from_error, name_damage
 from warehouse.lake import ALIAS, close_lake, open_lake
 from warehouse.marts import refresh_marts
 
@@ -596,7 +596,7 @@ def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tupl
         try:
             return con.execute(sql, params or []).fetchall()
         except duckdb.Error as exc:  # a damaged data file says so, in one line
-            fault = from_error(db_path, exc, "reading the warehouse")
+            fault = name_damage(db_path, con, exc)
             if fault is exc:
                 raise
             raise fault from None

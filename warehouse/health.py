@@ -125,6 +125,46 @@ def file_problems(con: duckdb.DuckDBPyConnection, *, deep: bool = False) -> list
     return out
 
 
+def suspects_path(catalog: Path) -> Path:
+    """Data files a reader found undecodable, for the next ingest to check whole and recover
+    (readers cannot repair; the ingest's own check reads 8 bytes per file, not every page)."""
+    return catalog.with_name(f".{catalog.name}.suspects")
+
+
+def note_suspects(catalog: Path, paths: list[Path]) -> None:
+    try:
+        with suspects_path(catalog).open("a", encoding="utf-8") as f:
+            f.writelines(f"{p}\n" for p in paths)
+    except OSError:
+        pass  # a read-only folder: the message still names the file
+
+
+def suspects(catalog: Path) -> set[Path]:
+    try:
+        return {
+            Path(line) for line in suspects_path(catalog).read_text(encoding="utf-8").splitlines() if line
+        }
+    except OSError:
+        return set()
+
+
+def name_damage(catalog: Path, con: duckdb.DuckDBPyConnection, exc: BaseException) -> Exception:
+    """The fault a failed read stands for; for damage, every listed file is decoded to name the
+    damaged ones (DuckDB's 'Out of buffer' names none), which are noted for the next ingest."""
+    fault = from_error(catalog, exc, "reading the warehouse")
+    if not isinstance(fault, DamagedWarehouse):
+        return fault
+    try:
+        problems = file_problems(con, deep=True)
+    except duckdb.Error:
+        return fault
+    if not problems:
+        return fault
+    note_suspects(catalog, [p for p, _ in problems])
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return damaged(catalog, problems[0][1] + more)
+
+
 def raise_for(catalog: Path, problems: list[tuple[Path, str]]) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

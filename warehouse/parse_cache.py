@@ -275,8 +275,16 @@ class ParseCache:
             con = duckdb.connect(config=_CONFIG)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            con = None  # type: ignore[assignment]
             try:
                 con = duckdb.connect(str(path), config=_CONFIG)
+                # A file cut short is found here (DuckDB would meet it at the first missing block,
+                # mid-run): its header counts more blocks than the file holds.
+                blocks, block_size = con.execute(
+                    "SELECT total_blocks, block_size FROM pragma_database_size()"
+                ).fetchone()  # type: ignore[misc]
+                if path.stat().st_size < 3 * 4096 + blocks * block_size:
+                    raise duckdb.IOException(f"{path} is shorter than its header says: cut short")
                 version = con.execute(
                     "SELECT max(version) FROM cache_info"
                     if con.execute(
@@ -288,9 +296,10 @@ class ParseCache:
                 if "lock" in str(exc).lower():
                     raise  # another process holds it: a real conflict, not a damaged file
                 version = -1
-                con = None  # type: ignore[assignment]
             except duckdb.Error:
                 version = -1
+            if version == -1 and con is not None:
+                con.close()
                 con = None  # type: ignore[assignment]
             if version not in (None, CACHE_VERSION):
                 # An older layout or a damaged file: it is only a cache, start again.

@@ -23,13 +23,17 @@ from warehouse.db import connect
 from warehouse.faults import DamagedWarehouse, MachineFault
 from warehouse.health import (
     check_catalog,
+    decode_problem,
     file_problems,
+    listed_files,
     move_aside,
     previous_path,
     raise_for,
+    suspects,
+    suspects_path,
     utc_stamp,
 )
-from warehouse.lake import data_path
+from warehouse.lake import data_path, published_path
 
 _LOADED = "SELECT source_path FROM reports WHERE status IN ('ok', 'warning', 'superseded')"
 
@@ -51,12 +55,21 @@ class Recovery:
         return [self.reason.split("; run `gongkai ingest`")[0], f"moved aside: {moved}", done]
 
 
-def check_warehouse(catalog: Path, files: Path | None = None) -> list[tuple[Path, str]]:
+def check_warehouse(
+    catalog: Path, files: Path | None = None, noted: set[Path] | None = None
+) -> list[tuple[Path, str]]:
     """Raise ``DamagedWarehouse`` for a damaged catalog; return the listed data files that are
-    missing, cut short or no longer Parquet (stat and 8 bytes each)."""
+    missing, cut short or no longer Parquet (stat and 8 bytes each), or among ``noted`` (default:
+    the files readers could not decode) and undecodable."""
     check_catalog(catalog)
     with connect(catalog, read_only=True, wait=0, files=files) as con:
-        return file_problems(con)
+        problems = file_problems(con)
+        noted = (suspects(published_path(catalog)) if noted is None else noted) - {p for p, _ in problems}
+        for path, _size in listed_files(con):  # the files a reader could not decode: whole
+            problem = decode_problem(con, path) if path in noted else None
+            if problem:
+                problems.append((path, problem))
+        return problems
 
 
 def check_published(catalog: Path) -> None:
@@ -95,9 +108,9 @@ def _cached_paths(cache: Path) -> set[str] | None:
         con.close()
 
 
-def _whole(catalog: Path, files: Path) -> bool:
+def _whole(catalog: Path, files: Path, noted: set[Path]) -> bool:
     try:
-        problems = check_warehouse(catalog, files)
+        problems = check_warehouse(catalog, files, noted)
     except (DamagedWarehouse, duckdb.Error):
         return False
     return not problems
@@ -119,9 +132,10 @@ def recover(catalog: Path, cache: Path) -> Recovery | None:
     if not catalog.exists():
         return None
     files = data_path(catalog)
+    noted = suspects(catalog)
     problems: list[tuple[Path, str]] = []
     try:
-        problems = check_warehouse(catalog, files)
+        problems = check_warehouse(catalog, files, noted)
         raise_for(catalog, problems)
         return None
     except DamagedWarehouse as exc:
@@ -140,7 +154,7 @@ def recover(catalog: Path, cache: Path) -> Recovery | None:
     previous = previous_path(catalog)
     action = "rebuilt"
     if previous.exists():
-        if _whole(previous, files):
+        if _whole(previous, files, noted):
             staging = catalog.with_name(f".{catalog.name}.restoring")
             shutil.copyfile(previous, staging)
             os.replace(staging, catalog)
@@ -151,6 +165,7 @@ def recover(catalog: Path, cache: Path) -> Recovery | None:
             moved.append(move_aside(previous, stamp))
     if known is None:
         known = _cached_paths(cache)
+    suspects_path(catalog).unlink(missing_ok=True)
     return Recovery(reason=reason, action=action, moved=moved, known=known)
 
 
