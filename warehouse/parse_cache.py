@@ -226,6 +226,17 @@ def parse_files(items: list[tuple[str, str, dict[str, Any]]]) -> list[ParsedFile
 
 
 # ---------------------------------------------------------------------------------- the cache
+def _bytes_needed(con: duckdb.DuckDBPyConnection) -> int:
+    """The file size the tables' blocks need: the three headers and every block up to the last
+    one a table uses (metadata only, nothing is decoded)."""
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]  # type: ignore[index]
+    last = -1
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+        found = con.execute(f"SELECT max(block_id) FROM pragma_storage_info('{table}')").fetchone()[0]  # type: ignore[index]
+        last = max(last, found if found is not None else -1)
+    return 3 * 4096 + (last + 1) * block_size
+
+
 def _create_sql() -> str:
     statements = [
         "CREATE TABLE IF NOT EXISTS cache_info (version INTEGER NOT NULL)",
@@ -276,15 +287,14 @@ class ParseCache:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             con = None  # type: ignore[assignment]
+            # Blocks a WAL replay allocates are not in the file yet: the size check needs no WAL.
+            checkpointed = not path.with_name(path.name + ".wal").exists()
             try:
                 con = duckdb.connect(str(path), config=_CONFIG)
                 # A file cut short is found here (DuckDB would meet it at the first missing block,
-                # mid-run): its header counts more blocks than the file holds.
-                blocks, block_size = con.execute(
-                    "SELECT total_blocks, block_size FROM pragma_database_size()"
-                ).fetchone()  # type: ignore[misc]
-                if path.stat().st_size < 3 * 4096 + blocks * block_size:
-                    raise duckdb.IOException(f"{path} is shorter than its header says: cut short")
+                # mid-run): a table's data lies in a block past the end of the file.
+                if checkpointed and path.stat().st_size < _bytes_needed(con):
+                    raise duckdb.IOException(f"{path} is cut short")
                 version = con.execute(
                     "SELECT max(version) FROM cache_info"
                     if con.execute(
