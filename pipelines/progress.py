@@ -11,8 +11,8 @@ from rich.table import Table
 
 from pipelines.ingest import IngestSummary
 from warehouse.db import query
+from warehouse.health import check_published
 from warehouse.paths import db_path
-from warehouse.recovery import check_published
 
 console = Console(highlight=False)
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from warehouse.db import connect
 from warehouse.faults import guarded
-from warehouse.health import file_problems, name_damage, raise_for
+from warehouse.health import check_published, name_damage
 
 FORMATS = ("csv", "parquet", "xlsx")
 LIST_SEPARATOR = "|"  # list columns (agencies.aliases, years) in csv and xlsx
@@ -56,20 +56,20 @@ def relations(con: duckdb.DuckDBPyConnection) -> dict[str, Relation]:
 def fetch_sql(db_path: Path, sql: str) -> pl.DataFrame:
     """The result of one query on a read-only connection (writes fail in DuckDB itself)."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con, _damage_named(db_path, con):
+    with _damage_named(db_path), connect(db_path, read_only=True) as con:
         result = con.sql(sql)
         return pl.DataFrame(result) if result is not None else pl.DataFrame()
 
 
 @contextmanager
-def _damage_named(db_path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _damage_named(db_path: Path) -> Iterator[None]:
     """A listed data file missing or cut short is found before the query (stat only); flipped
     bytes when DuckDB decodes them: either way one line naming the damage, not DuckDB's error."""
-    raise_for(db_path, file_problems(con))
+    check_published(db_path)
     try:
         yield
     except duckdb.Error as exc:
-        fault = name_damage(db_path, con, exc)
+        fault = name_damage(db_path, exc)
         if fault is exc:
             raise
         raise fault from None
@@ -85,7 +85,7 @@ def select_relation(
 ) -> pl.DataFrame:
     """``SELECT * FROM name`` filtered by year and/or agency (when the relation has the column)."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con, _damage_named(db_path, con):
+    with _damage_named(db_path), connect(db_path, read_only=True) as con:
         catalog = relations(con)
         if name not in catalog:
             raise UsageError(f"no table or view {name!r} (known: {', '.join(sorted(catalog))})")

@@ -596,7 +596,7 @@ def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tupl
         try:
             return con.execute(sql, params or []).fetchall()
         except duckdb.Error as exc:  # a damaged data file says so, in one line
-            fault = name_damage(db_path, con, exc)
+            fault = name_damage(db_path, exc)
             if fault is exc:
                 raise
             raise fault from None

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.faults import DamagedWarehouse, damage_line, describe, fault_errno, is_damage
-from warehouse.lake import ALIAS
+from warehouse.lake import data_path
 
 _MAGIC = b"PAR1"
 _PLAIN = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -68,23 +68,42 @@ def check_catalog(catalog: Path) -> None:
         con.close()
 
 
-def listed_files(con: duckdb.DuckDBPyConnection) -> list[tuple[Path, int]]:
-    """(path, recorded size) of every data and delete file of the attached lake's current snapshot."""
-    out: list[tuple[Path, int]] = []
-    tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1", [ALIAS]
-    ).fetchall()
-    for (table,) in tables:
-        rows = con.execute(
-            "SELECT data_file, data_file_size_bytes, delete_file, delete_file_size_bytes "
-            "FROM ducklake_list_files(?, ?)",
-            [ALIAS, table],
-        ).fetchall()
-        for data, data_size, delete, delete_size in rows:
-            out.append((Path(data), int(data_size)))
-            if delete:
-                out.append((Path(delete), int(delete_size)))
-    return out
+# The live data and delete files with their full paths, from the catalog's own tables (DuckLake
+# specification: ducklake_data_file / ducklake_delete_file / ducklake_table / ducklake_schema):
+# one query, ~10 ms, where ducklake_list_files per table costs a lake attach and ~20 calls.
+_FILES = """
+WITH live_tables AS (
+    SELECT t.table_id,
+           CASE WHEN t.path_is_relative
+                THEN (CASE WHEN s.path_is_relative THEN $root || s.path ELSE s.path END) || t.path
+                ELSE t.path END AS dir
+    FROM ducklake_table AS t JOIN ducklake_schema AS s USING (schema_id)
+    WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL
+)
+SELECT CASE WHEN f.path_is_relative THEN l.dir || f.path ELSE f.path END, f.file_size_bytes
+FROM (SELECT table_id, path, path_is_relative, file_size_bytes FROM ducklake_data_file WHERE end_snapshot IS NULL
+      UNION ALL
+      SELECT table_id, path, path_is_relative, file_size_bytes FROM ducklake_delete_file WHERE end_snapshot IS NULL) AS f
+JOIN live_tables AS l USING (table_id)
+ORDER BY 1
+"""
+
+
+def listed_files(catalog: Path, files: Path | None = None) -> list[tuple[Path, int]]:
+    """(path, recorded size) of every data and delete file the catalog's current state lists;
+    ``files`` is the data folder (default ``<published catalog>.files``)."""
+    root = str((files or data_path(catalog)).absolute()) + "/"
+    try:
+        con = duckdb.connect(str(catalog), read_only=True, config=_PLAIN)
+    except duckdb.Error as exc:
+        raise damaged(catalog, damage_line(exc)) from None
+    try:
+        rows = con.execute(_FILES, {"root": root}).fetchall()
+    except duckdb.Error as exc:
+        raise damaged(catalog, damage_line(exc)) from None
+    finally:
+        con.close()
+    return [(Path(path), int(size)) for path, size in rows]
 
 
 def file_problem(path: Path, size: int) -> str | None:
@@ -106,23 +125,38 @@ def file_problem(path: Path, size: int) -> str | None:
     return None
 
 
-def decode_problem(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+def decode_problem(path: Path) -> str | None:
     """Decode every column of every row of one Parquet file: flipped bytes fail here."""
+    con = duckdb.connect(config=_PLAIN)
     try:
         con.execute("SELECT sum(hash(t)) FROM read_parquet(?) AS t", [str(path)]).fetchall()
     except duckdb.Error as exc:
         return f"data file {path} cannot be decoded ({damage_line(exc)})"
+    finally:
+        con.close()
     return None
 
 
-def file_problems(con: duckdb.DuckDBPyConnection, *, deep: bool = False) -> list[tuple[Path, str]]:
-    """Every listed file that is missing, cut short, not Parquet, or (``deep``) undecodable."""
+def file_problems(
+    catalog: Path, *, files: Path | None = None, deep: bool = False, decode: set[Path] | None = None
+) -> list[tuple[Path, str]]:
+    """Every listed file that is missing, cut short, not Parquet, or undecodable (every file
+    with ``deep``, those in ``decode`` otherwise)."""
     out = []
-    for path, size in listed_files(con):
-        problem = file_problem(path, size) or (decode_problem(con, path) if deep else None)
+    for path, size in listed_files(catalog, files):
+        problem = file_problem(path, size)
+        if problem is None and (deep or (decode is not None and path in decode)):
+            problem = decode_problem(path)
         if problem:
             out.append((path, problem))
     return out
+
+
+def check_published(catalog: Path) -> None:
+    """The check of every command that opens the warehouse: every data file the catalog lists is
+    there with its recorded size and its PAR1 marks (a block of the catalog that fails its
+    checksum on the way fails here too). Raises ``DamagedWarehouse``."""
+    raise_for(catalog, file_problems(catalog))
 
 
 def suspects_path(catalog: Path) -> Path:
@@ -148,15 +182,15 @@ def suspects(catalog: Path) -> set[Path]:
         return set()
 
 
-def name_damage(catalog: Path, con: duckdb.DuckDBPyConnection, exc: BaseException) -> Exception:
+def name_damage(catalog: Path, exc: BaseException) -> Exception:
     """The fault a failed read stands for; for damage, every listed file is decoded to name the
     damaged ones (DuckDB's 'Out of buffer' names none), which are noted for the next ingest."""
     fault = from_error(catalog, exc, "reading the warehouse")
     if not isinstance(fault, DamagedWarehouse):
         return fault
     try:
-        problems = file_problems(con, deep=True)
-    except duckdb.Error:
+        problems = file_problems(catalog, deep=True)
+    except (duckdb.Error, DamagedWarehouse):
         return fault
     if not problems:
         return fault

@@ -23,9 +23,7 @@ from warehouse.db import connect
 from warehouse.faults import DamagedWarehouse, MachineFault
 from warehouse.health import (
     check_catalog,
-    decode_problem,
     file_problems,
-    listed_files,
     move_aside,
     previous_path,
     raise_for,
@@ -62,22 +60,8 @@ def check_warehouse(
     missing, cut short or no longer Parquet (stat and 8 bytes each), or among ``noted`` (default:
     the files readers could not decode) and undecodable."""
     check_catalog(catalog)
-    with connect(catalog, read_only=True, wait=0, files=files) as con:
-        problems = file_problems(con)
-        noted = (suspects(published_path(catalog)) if noted is None else noted) - {p for p, _ in problems}
-        for path, _size in listed_files(con):  # the files a reader could not decode: whole
-            problem = decode_problem(con, path) if path in noted else None
-            if problem:
-                problems.append((path, problem))
-        return problems
-
-
-def check_published(catalog: Path) -> None:
-    """The check of every command that opens the warehouse: the catalog attaches (its header and
-    the blocks read on the way pass their checksums) and every listed data file is there, with
-    its recorded size and its PAR1 marks. Raises ``DamagedWarehouse``."""
-    with connect(catalog, read_only=True) as con:
-        raise_for(catalog, file_problems(con))
+    decode = suspects(published_path(catalog)) if noted is None else noted
+    return file_problems(catalog, files=files, decode=decode)
 
 
 def _loaded_paths(catalog: Path, files: Path) -> set[str] | None:

@@ -256,10 +256,10 @@ def verify(catalog: Path, *, deep: bool = True) -> list[Breach]:
         check_catalog(catalog)
     except DamagedWarehouse as exc:
         return [Breach("the catalog is damaged", 1, [str(exc)])]
+    damaged = file_problems(catalog, deep=deep)
+    if damaged:  # queries over damaged files would only fail
+        return [Breach("damaged data files", len(damaged), [p for _f, p in damaged[:EXAMPLES]])]
     with connect(catalog, read_only=True) as con:
-        damaged = file_problems(con, deep=deep)
-        if damaged:  # queries over damaged files would only fail
-            return [Breach("damaged data files", len(damaged), [p for _f, p in damaged[:EXAMPLES]])]
         breaches = []
         with registered(con, template_cells=template_cells()):
             for name, sql in _invariants():
