@@ -227,10 +227,11 @@ def parse_files(items: list[tuple[str, str, dict[str, Any]]]) -> list[ParsedFile
 
 # ---------------------------------------------------------------------------------- the cache
 def _bytes_needed(con: duckdb.DuckDBPyConnection) -> int:
-    """The file size the tables' blocks need: the three headers and every block up to the last
-    one a table uses (metadata only, nothing is decoded)."""
-    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]  # type: ignore[index]
-    last = -1
+    """The file size the blocks in use need: the three headers, then at least as many blocks as
+    are in use and every block up to the last one a table uses (metadata only, nothing decoded)."""
+    # Used blocks are all in the file (free ones at its end are cut off at a checkpoint).
+    block_size, used = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()  # type: ignore[misc]
+    last = used - 1
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
         found = con.execute(f"SELECT max(block_id) FROM pragma_storage_info('{table}')").fetchone()[0]  # type: ignore[index]
         last = max(last, found if found is not None else -1)
@@ -303,7 +304,7 @@ class ParseCache:
                     else "SELECT NULL"
                 ).fetchone()[0]  # type: ignore[index]
             except duckdb.IOException as exc:
-                if "lock" in str(exc).lower():
+                if "set lock" in str(exc).lower() or "conflicting lock" in str(exc).lower():
                     raise  # another process holds it: a real conflict, not a damaged file
                 version = -1
             except duckdb.Error:
