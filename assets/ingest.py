@@ -263,7 +263,7 @@ def _parse_missing(
     context: dg.AssetExecutionContext,
     cache: ParseCache,
     todo: list[Item],
-    changed: list[tuple[int, str]],
+    changed: list[tuple[int, str]] | None = None,
 ) -> dict[tuple[int, str], FileEntry]:
     """Extract the files the cache does not know on long-lived worker processes (one per core,
     each file under the time and memory limits of extract.limits); store what they give. In an
@@ -271,6 +271,7 @@ def _parse_missing(
     again, and the next year's first files are queued behind this year's. Files that vanished
     or changed between the scan and the read are noted in ``changed``."""
     done: dict[tuple[int, str], FileEntry] = {}
+    changed = [] if changed is None else changed
 
     def keep(
         yf: YearFiles, raw: RawFile, parsed: ParsedFile | None, failure: ExtractionFailure | None
