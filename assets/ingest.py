@@ -10,6 +10,7 @@ from is skipped by every step; a file the parse cache knows is never extracted a
 
 import contextlib
 import dataclasses
+import hashlib
 import itertools
 import shutil
 import warnings
@@ -21,7 +22,9 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
+from assets.faults import faults_as_failures
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
 from assets.readahead import active as active_read_ahead
@@ -46,6 +49,7 @@ from warehouse.db import (
     schema_digest,
     unchanged_reports,
 )
+from warehouse.faults import guarded
 from warehouse.frames import (
     FACT_TABLES,
     TABLES,
@@ -56,6 +60,7 @@ from warehouse.frames import (
     write_staged,
 )
 from warehouse.inventory import RawFile, read_manifest
+from warehouse.lake import data_path
 from warehouse.parse_cache import ParseCache, ParsedFile, cache_key, parse_files, parsed_from_report
 from warehouse.publish import warehouse_build, writer_lock
 
@@ -149,9 +154,14 @@ def _loaded_paths(db: Path, years: list[int]) -> dict[int, dict[str, str]]:
 
 class IngestConfig(dg.Config):
     force: bool = False  # reload every requested year even when its inputs are unchanged
+    # Years whose raw/<year> folder existed when the ingest started (run_ingest): if one is gone
+    # at the scan it vanished mid-run (a share unmounted, a folder moved), which must not read as
+    # "no reports that year" and empty it.
+    folders_at_start: list[int] = Field(default_factory=list)
 
 
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, deps=[report_files], **_COMMON)
+@faults_as_failures
 def raw_files(
     context: dg.AssetExecutionContext, config: IngestConfig, paths: GongkaiPaths
 ) -> dg.Output[dict[str, YearFiles]]:
@@ -172,6 +182,11 @@ def raw_files(
     with writer_lock(paths.db, context.log.info), ParseCache(paths.cache) as cache:
         for key in context.partition_keys:
             year = int(key)
+            if year in config.folders_at_start and not (paths.raw / key).is_dir():
+                raise dg.Failure(
+                    f"{paths.raw / key} disappeared during the ingest (moved, deleted, or its share went "
+                    f"away): {key} not loaded, its facts in the warehouse are kept; run again when it is back"
+                )
             scan = scan_hashed(paths.raw, year, manifest, cache, paths.side_files, schema)
             files, hashed = scan.files, scan.hashed
             entries = manifest.for_year(year)
@@ -241,14 +256,22 @@ def _hints(year_files: YearFiles, raw: RawFile) -> dict[str, Any]:
 Item = tuple[YearFiles, RawFile]
 
 
+VANISHED = "deleted, moved or on a share that went away?"
+
+
 def _parse_missing(
-    context: dg.AssetExecutionContext, cache: ParseCache, todo: list[Item]
+    context: dg.AssetExecutionContext,
+    cache: ParseCache,
+    todo: list[Item],
+    changed: list[tuple[int, str]] | None = None,
 ) -> dict[tuple[int, str], FileEntry]:
     """Extract the files the cache does not know on long-lived worker processes (one per core,
     each file under the time and memory limits of extract.limits); store what they give. In an
     ingest with read-ahead (assets.readahead), files already queued are claimed, not queued
-    again, and the next year's first files are queued behind this year's."""
+    again, and the next year's first files are queued behind this year's. Files that vanished
+    or changed between the scan and the read are noted in ``changed``."""
     done: dict[tuple[int, str], FileEntry] = {}
+    changed = [] if changed is None else changed
 
     def keep(
         yf: YearFiles, raw: RawFile, parsed: ParsedFile | None, failure: ExtractionFailure | None
@@ -261,11 +284,30 @@ def _parse_missing(
                 raw, key, parsed_from_report(report, key, raw.sha256, raw.size, yf.year)
             )
         elif not parsed.sha256:  # unreadable now: no bytes to key on, try again next run
+            # Listed by the scan, gone or unreadable at the read (deleted, moved, a share that
+            # went away). Its id is the stand-in of an unreadable file, never the scanned bytes'
+            # id: a loaded report at this path then keeps its facts (quarantine, load_year).
+            standin = hashlib.sha256(f"unreadable:{raw.relative}".encode()).hexdigest()
+            meta = parsed.meta | {
+                "error": f"{parsed.meta['error']} (listed when the run started: {VANISHED})"
+            }
             done[(yf.year, raw.relative)] = FileEntry(
-                raw, key, dataclasses.replace(parsed, key=key, sha256=raw.sha256)
+                dataclasses.replace(raw, sha256=standin),
+                key,
+                dataclasses.replace(parsed, key=key, sha256=standin, meta=meta),
+            )
+            changed.append(
+                (yf.year, f"{raw.relative}: could not be read any more during the run ({VANISHED})")
             )
         else:
             if parsed.sha256 != raw.sha256:  # edited since the scan: the id follows the bytes parsed
+                changed.append(
+                    (
+                        yf.year,
+                        f"{raw.relative}: changed while the run read it ({raw.size} bytes at the scan, "
+                        f"{parsed.size} when read); loaded as read — run again once it is complete",
+                    )
+                )
                 raw = dataclasses.replace(raw, sha256=parsed.sha256, size=parsed.size)
             cache.add(parsed)
             done[(yf.year, raw.relative)] = FileEntry(raw, parsed.key)
@@ -337,6 +379,7 @@ def _parse_missing(
 
 
 @dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, **_COMMON)
+@faults_as_failures
 def extracted_reports(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, raw_files: dict[str, YearFiles]
 ) -> dg.Output[dict[str, ExtractedYear]]:
@@ -359,7 +402,8 @@ def extracted_reports(
         context.log.info(
             f"{len(todo)} of {len(keyed)} files to extract ({len(keyed) - len(todo)} in the cache)"
         )
-        parsed = _parse_missing(context, cache, todo)
+        changed: list[tuple[int, str]] = []
+        parsed = _parse_missing(context, cache, todo, changed)
         cache.flush()
         for key, year_files in raw_files.items():
             entries = [
@@ -388,6 +432,9 @@ def extracted_reports(
                     "up_to_date": year_files.up_to_date,
                     "rejected_files": _md_list([f"`{path}`: {reason}" for path, reason in rejected]),
                     "rejected_list": dg.MetadataValue.json([list(r) for r in rejected]),
+                    "changed_during_run": dg.MetadataValue.json(
+                        [note for y, note in changed if y == year_files.year]
+                    ),
                 },
                 partition_key=key,
             )
@@ -412,6 +459,7 @@ def _fingerprints(years: dict[str, YearFiles]) -> dict[str, str]:
     ],
     **_COMMON,
 )
+@faults_as_failures
 def validated_frames(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, extracted_reports: dict[str, ExtractedYear]
 ) -> Iterator[dg.Output[dict[str, StagedYear]] | dg.AssetCheckResult]:
@@ -524,6 +572,7 @@ def _stage_year(
     ],
     **_COMMON,
 )
+@faults_as_failures
 def warehouse_year(
     context: dg.AssetExecutionContext, paths: GongkaiPaths, validated_frames: dict[str, StagedYear]
 ) -> dg.MaterializeResult:
@@ -544,8 +593,13 @@ def warehouse_year(
     results: list[LoadResult] = []
     years = sorted(int(k) for k in validated_frames)
     if to_load or touched:
-        # Written to the build catalog (shared with run_ingest's session, or our own), then published.
-        with warehouse_build(paths.db, context.log.warning) as target:
+        staged_bytes = sum(f.stat().st_size for v in to_load.values() for fs in v.tables.values() for f in fs)
+        # Written to the build catalog (shared with run_ingest's session, or our own), then
+        # published. A full disk or a read-only data folder fails the load in one line.
+        with (
+            warehouse_build(paths.db, context.log.warning) as target,
+            guarded("loading into the warehouse", data_path(paths.db), needed=staged_bytes),
+        ):
             for key, staged in to_load.items():
                 source = staged.source
                 record = (

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from warehouse import paths
+from warehouse.faults import guarded
 
 
 class GongkaiPaths(dg.ConfigurableResource):
@@ -76,10 +77,13 @@ class YearPickleIOManager(dg.ConfigurableIOManager):
             return
         for partition in context.asset_partition_keys:
             file = self._file(context.asset_key, partition)
-            file.parent.mkdir(parents=True, exist_ok=True)
             tmp = file.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(obj[partition], protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(file)  # atomic: a reader never sees half a pickle
+            data = pickle.dumps(obj[partition], protocol=pickle.HIGHEST_PROTOCOL)
+            # A full disk or a read-only folder: one line, and no empty .tmp left behind.
+            with guarded("storing a run output", file.parent, needed=len(data), cleanup=[tmp]):
+                file.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(data)
+                tmp.replace(file)  # atomic: a reader never sees half a pickle
 
     def load_input(self, context: dg.InputContext) -> dict[str, Any]:
         out = {}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.help import command_parser, top_epilog
 from schemas.taxonomy import taxonomy
+from warehouse.faults import MachineFault
 
 if TYPE_CHECKING:
     from warehouse.access import StatementResult
@@ -237,6 +238,25 @@ def _min_requests(text: str) -> int:
     return value
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from warehouse.paths import db_path
+    from warehouse.verify import verify
+
+    path = db_path()
+    if not path.is_file():
+        print(f"gongkai: no warehouse at {path}: run `gongkai ingest` first", file=sys.stderr)
+        return 1
+    breaches = verify(path, deep=not args.quick)
+    for breach in breaches:
+        print(breach.line())
+    print(
+        f"{path}: {len(breaches)} invariant{'' if len(breaches) == 1 else 's'} broken"
+        if breaches
+        else f"{path}: verifies"
+    )
+    return 1 if breaches else 0
+
+
 def _dictionary(args: argparse.Namespace) -> int:
     from warehouse.dictionary import DICTIONARY_FILE, render_dictionary
 
@@ -454,6 +474,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command_parser(
         sub,
+        "verify",
+        _verify,
+        "check the warehouse's invariants; exit 1 if any breaks",
+        ["gongkai verify", "gongkai verify --quick"],
+        _READ_ENV,
+        "Facts only for loaded reports, one fact per template cell, checks consistent with the facts, "
+        "no orphan rows, agencies resolved, data files whole. Each broken invariant is printed with "
+        "a count and examples.",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="check data files by size and marks, without decoding them"
+    )
+
+    p = command_parser(
+        sub,
         "dictionary",
         _dictionary,
         "print the data dictionary (docs/data-dictionary.md)",
@@ -507,6 +542,9 @@ def _guarded(run: Callable[[], int]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return OK
+    except MachineFault as exc:  # a full disk, a read-only folder, a damaged warehouse: one line
+        print(f"gongkai: {exc}", file=sys.stderr)
+        return FAILED
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         return _fail(f"{exc.strerror or exc}{where}", FAILED)

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.faults import FAULT_KEY
 from assets.ingest import PANDERA_CHECK, ingest_assets
 from assets.partitions import partition_years
 from assets.readahead import reading_ahead
@@ -24,9 +25,11 @@ from pipelines.definitions import JOB_NAME, build_definitions
 from warehouse.changes import FileChanges, untouched_years
 from warehouse.corrections import CorrectionsFileError, read_corrections
 from warehouse.db import connect, query
+from warehouse.faults import FAULT_TYPES, MachineFault, guarded, remove_quietly
 from warehouse.frames import TABLES
 from warehouse.inventory import years_present
-from warehouse.publish import warehouse_build
+from warehouse.publish import warehouse_build, writer_lock
+from warehouse.recovery import Recovery, damaged, recover, unrecovered
 
 
 @dataclass
@@ -88,14 +91,20 @@ class IngestSummary:
 
 
 # Dagster's console logger would print every step at INFO; the caller gets on_progress instead.
-_QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Failed steps reach the summary as one line each; Dagster's own ERROR records carry stack traces.
+_QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 YEAR_ASSET_KEYS = [a.key for a in ingest_assets]  # the job without html_report
 
 
-def _run_config(force: bool) -> dict[str, Any]:
-    return _QUIET | {"ops": {"raw_files": {"config": {"force": force}}}}
+def _run_config(force: bool, folders: list[int]) -> dict[str, Any]:
+    return _QUIET | {"ops": {"raw_files": {"config": {"force": force, "folders_at_start": folders}}}}
+
+
+def _dagster_home(paths: GongkaiPaths) -> Path:
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) if home else paths.io_dir
 
 
 def _instance() -> dg.DagsterInstance:
@@ -103,14 +112,42 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
-    errors = []
+def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[list[str], MachineFault | None]:
+    """One line per failed step, and the first fault of the machine among them (an asset's
+    ``dg.Failure`` from assets.faults, or a fault raised where Dagster stores an output)."""
+    errors: list[str] = []
+    fault: MachineFault | None = None
     for event in result.all_events:
         if event.is_step_failure and event.step_key:
             data = event.step_failure_data
-            message = data.error.message.strip() if data and data.error else "failed"
+            found = _fault_of(data) if data else None
+            fault = fault or found
+            message = str(found) if found else _cause_message(data)
             errors.append(f"{event.step_key}: {message.splitlines()[0] if message else 'failed'}")
-    return errors
+    return errors, fault
+
+
+def _cause_message(data: Any) -> str:
+    """A ``dg.Failure``'s own description, else the innermost error's message: Dagster's wrapper
+    says only which step failed."""
+    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+        return str(data.user_failure_data.description)
+    error = data.error if data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "failed"
+
+
+def _fault_of(data: Any) -> MachineFault | None:
+    user = data.user_failure_data
+    if user is not None and FAULT_KEY in (user.metadata or {}):
+        return FAULT_TYPES.get(str(user.metadata[FAULT_KEY].value), MachineFault)(user.description or "")
+    error = data.error
+    while error is not None:  # raised outside the asset body (the IO manager): in the causes
+        if error.cls_name in FAULT_TYPES:
+            return FAULT_TYPES[error.cls_name](error.message.split(": ", 1)[-1].strip())
+        error = error.cause
+    return None
 
 
 Metadata = dict[tuple[str, str], dict[str, Any]]  # (asset, partition) → its materialisation's metadata
@@ -144,6 +181,7 @@ def _summarise_year(year: int, done: Metadata) -> YearSummary:
         )
         summary.rejected_files = [(p, r) for p, r in extracted["rejected_list"]]
         summary.parsed = int(extracted["parsed"])
+        summary.problems += list(extracted.get("changed_during_run", []))
     staged = done.get(("validated_frames", key))
     if staged is not None:
         summary.validation_failures = list(staged.get("failure_list", []))
@@ -252,6 +290,9 @@ def run_ingest(
     except CorrectionsFileError as exc:
         summary.errors.append(f"{exc}; nothing was loaded, the warehouse is as it was")
         return summary
+    recovery = _recover(paths, summary, say)
+    if recovery is not None:  # every year present, whatever was asked: the warehouse was lost
+        wanted = sorted({*wanted, *(y for y in years_present(paths.raw) if y in allowed)})
     if not force and paths.raw.is_dir():
         # Years whose files are untouched since their load (names, sizes, mtimes: no file read)
         # need no run at all; the others go through the job, which compares contents.
@@ -262,16 +303,26 @@ def run_ingest(
         wanted = [y for y in wanted if y not in untouched]
         if not wanted:
             _check_corrections(paths.corrections, paths.db, summary, say)
+            if recovery is not None:
+                _report_unrecovered(paths.db, recovery, summary, say)
             return summary
 
     job = build_definitions(paths).resolve_job_def(JOB_NAME)
+    # Year folders there now: one that is gone when its run scans it vanished during the ingest,
+    # and must not empty its year in the warehouse (assets.ingest.raw_files).
+    folders = [y for y in wanted if (paths.raw / str(y)).is_dir()]
     runs: list[tuple[str, int, int, Metadata]] = []
     # One writer at a time (the lock), and readers never wait: every run of this ingest writes to
     # the build file, published whole onto the warehouse when the last run is done.
     # With several years, the extraction workers parse the next year while one is staged and
     # loaded (assets.readahead); with one, there is nothing to read ahead.
     ahead = reading_ahead(paths.raw, wanted) if len(wanted) > 1 else contextlib.nullcontext()
-    with warehouse_build(paths.db, say), _instance() as instance, ahead as reader:
+    with (
+        guarded("recording the runs in Dagster's instance storage", _dagster_home(paths)),
+        warehouse_build(paths.db, say),
+        _instance() as instance,
+        ahead as reader,
+    ):
         # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
         # materialisations carry that year's data version; all publish together, at the end.
         for n, year in enumerate(wanted):
@@ -280,14 +331,19 @@ def run_ingest(
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=span,
-                run_config=_run_config(force),
+                run_config=_run_config(force, folders),
                 raise_on_error=False,
                 # The report (html_report) reads every year: written once, by the last run, and
                 # only when asked (seconds at national scale; `gongkai report` writes it any time).
                 asset_selection=None if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
             )
             summary.run_ids.append(result.run_id)
-            errors = _step_errors(result)
+            errors, fault = _step_errors(result)
+            if fault is not None:
+                # The disk or the warehouse failed, not the data: no further year can do better.
+                # Raised inside the build session, which discards the build and this run's files.
+                remove_quietly([paths.io_dir / "staged"])
+                raise fault
             summary.errors += [f"{span} {e}" for e in errors]
             runs.append((span, first, last, _materialized(result)))
         summary.read_ahead = reader.used_files if reader else 0
@@ -311,7 +367,40 @@ def run_ingest(
             f"{c.gone} gone; {ys.parsed} parsed), {ys.rows.get('applications', 0)} application rows, {state}"
         )
     _check_corrections(paths.corrections, paths.db, summary, say)
+    if recovery is not None:
+        _report_unrecovered(paths.db, recovery, summary, say)
     return summary
+
+
+def _recover(paths: GongkaiPaths, summary: IngestSummary, say: Callable[[str], None]) -> Recovery | None:
+    """A damaged warehouse is moved aside and restored or left for a rebuild (warehouse.recovery).
+    The check reads only (readers need no lock); the writer lock is taken when there is damage."""
+    if not damaged(paths.db):
+        return None
+    with writer_lock(paths.db, say):
+        recovery = recover(paths.db, paths.cache)
+    if recovery is not None:
+        for line in recovery.lines():
+            say(f"recovery: {line}")
+            summary.warnings.append(f"recovery: {line}")
+    return recovery
+
+
+def _report_unrecovered(
+    db: Path, recovery: Recovery, summary: IngestSummary, say: Callable[[str], None]
+) -> None:
+    lost = unrecovered(db, recovery.known)
+    if lost is None:
+        line = (
+            "what the damaged warehouse held beyond the raw folder is unknown (no earlier state was readable)"
+        )
+    elif lost:
+        shown = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+        line = f"could not be recovered: the facts of {len(lost)} reports whose files are gone or unreadable since: {shown}"
+    else:
+        line = "nothing was lost: every report loaded before is loaded again"
+    say(f"recovery: {line}")
+    summary.warnings.append(f"recovery: {line}")
 
 
 def _check_corrections(

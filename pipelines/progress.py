@@ -12,6 +12,7 @@ from rich.table import Table
 from pipelines.ingest import IngestSummary
 from pipelines.tables import cell_text, output_console
 from warehouse.db import query
+from warehouse.health import check_published
 from warehouse.paths import db_path, missing_warehouse
 
 console = output_console()  # piped or redirected, no column is cut to "previou…"
@@ -106,6 +107,7 @@ def print_warehouse_summary() -> int:
     if not path.is_file():
         print(f"gongkai: error: {missing_warehouse(path)}", file=sys.stderr)
         return 1
+    check_published(path)  # damage named in one line before any query meets it
     per_year = query(
         path,
         """

@@ -101,3 +101,30 @@ def warehouse_project(tmp_path_factory: pytest.TempPathFactory) -> CliWarehouse:
 @pytest.fixture
 def warehouse(warehouse_project: CliWarehouse) -> Path:
     return warehouse_project.db
+
+
+@pytest.fixture(autouse=True)
+def _every_ingest_verifies(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every warehouse a test ingests into (``run_ingest`` as the test module imported it) must
+    pass ``gongkai verify`` when the test ends; ``@pytest.mark.unverified`` opts out (a test that
+    breaks the warehouse on purpose)."""
+    module = request.module
+    ingest = getattr(module, "run_ingest", None)
+    if ingest is None or request.node.get_closest_marker("unverified"):
+        yield
+        return
+    warehouses: list[Path] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        summary = ingest(*args, **kwargs)
+        warehouses.append(Path(summary.db_path))
+        return summary
+
+    monkeypatch.setattr(module, "run_ingest", recording)
+    yield
+    from warehouse.verify import verify
+
+    for db in dict.fromkeys(warehouses):
+        if db.is_file():
+            breaches = verify(db)
+            assert not breaches, f"{db} does not verify: " + " | ".join(b.line() for b in breaches)

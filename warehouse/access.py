@@ -7,7 +7,10 @@ parameters, never as SQL text.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +18,8 @@ import duckdb
 import polars as pl
 
 from warehouse.db import connect
+from warehouse.faults import guarded
+from warehouse.health import check_published, name_damage
 from warehouse.paths import missing_warehouse
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -101,7 +106,7 @@ def run_sql(db_path: Path, sql: str) -> Iterator[StatementResult]:
     """Every statement of ``sql`` in turn on one read-only connection (writes fail in DuckDB),
     each result as soon as it is there: an error in a later statement leaves the earlier shown."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con:
+    with _damage_named(db_path), connect(db_path, read_only=True) as con:
         for statement in con.extract_statements(sql):
             relation = con.sql(statement.query)
             if relation is None:
@@ -109,6 +114,20 @@ def run_sql(db_path: Path, sql: str) -> Iterator[StatementResult]:
             else:
                 frame, renamed = _frame(relation)
                 yield StatementResult(_text(statement.query), frame, renamed)
+
+
+@contextmanager
+def _damage_named(db_path: Path) -> Iterator[None]:
+    """A listed data file missing or cut short is found before the query (stat only); flipped
+    bytes when DuckDB decodes them: either way one line naming the damage, not DuckDB's error."""
+    check_published(db_path)
+    try:
+        yield
+    except duckdb.Error as exc:
+        fault = name_damage(db_path, exc)
+        if fault is exc:
+            raise
+        raise fault from None
 
 
 def _require(db_path: Path) -> None:
@@ -121,7 +140,7 @@ def select_relation(
 ) -> pl.DataFrame:
     """``SELECT * FROM name`` filtered by year and/or agency (when the relation has the column)."""
     _require(db_path)
-    with connect(db_path, read_only=True) as con:
+    with _damage_named(db_path), connect(db_path, read_only=True) as con:
         catalog = relations(con)
         if name not in catalog:
             raise UsageError(f"no table or view {name!r} (known: {', '.join(sorted(catalog))})")
@@ -166,15 +185,22 @@ def flat_for_spreadsheet(frame: pl.DataFrame) -> pl.DataFrame:
 def write_frame(frame: pl.DataFrame, out: Path, fmt: str, *, sheet: str = "data") -> None:
     if fmt not in FORMATS:
         raise UsageError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.write_parquet(out)
-    elif fmt == "csv":
-        flat_for_spreadsheet(frame).write_csv(out)
-    else:
-        if frame.height > XLSX_MAX_ROWS:
-            raise UsageError(f"{frame.height} rows do not fit one Excel sheet; export csv or parquet")
-        flat_for_spreadsheet(frame).write_excel(out, worksheet=sheet[:31], autofit=False)
+    if out.is_dir():  # said before anything is written (the rename would name the temporary file)
+        raise IsADirectoryError(errno.EISDIR, "is a directory: give --out a file name", str(out))
+    if fmt == "xlsx" and frame.height > XLSX_MAX_ROWS:
+        raise UsageError(f"{frame.height} rows do not fit one Excel sheet; export csv or parquet")
+    # Written beside ``out`` and renamed: a full disk or a folder we may not write to gives one
+    # line, leaves no half-written file and leaves an earlier export at ``out`` as it was.
+    tmp = out.with_name(f".{out.name}.partial")
+    with guarded("writing the export", out, needed=frame.estimated_size(), cleanup=[tmp]):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            frame.write_parquet(tmp)
+        elif fmt == "csv":
+            flat_for_spreadsheet(frame).write_csv(tmp)
+        else:
+            flat_for_spreadsheet(frame).write_excel(tmp, worksheet=sheet[:31], autofit=False)
+        os.replace(tmp, out)
 
 
 def export(

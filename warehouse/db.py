@@ -23,6 +23,7 @@ from schemas.taxonomy import TEMPLATES, taxonomy
 from warehouse.agencies import AgencyDirectory, agency_rows
 from warehouse.arrow import registered
 from warehouse.frames import SCHEMAS, TABLES, Frames
+from warehouse.health import from_error, name_damage
 from warehouse.lake import ALIAS, close_lake, open_lake
 from warehouse.marts import refresh_marts
 
@@ -75,7 +76,10 @@ def connect(
     ``gongkai`` and in use; extensions are never installed or loaded behind our back."""
     if not read_only:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(db_path, read_only, wait, files, snapshot)
+    try:
+        con = _open(db_path, read_only, wait, files, snapshot)
+    except duckdb.Error as exc:  # a damaged catalog, or a disk that refuses: one line, not DuckDB's
+        raise from_error(db_path, exc, "opening the warehouse") from None
     try:
         yield con
     finally:
@@ -592,7 +596,13 @@ def load_year(
 def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
     """Run one read-only query and return its rows (the file is not held afterwards)."""
     with connect(db_path, read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+        try:
+            return con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:  # a damaged data file says so, in one line
+            fault = name_damage(db_path, exc)
+            if fault is exc:
+                raise
+            raise fault from None
 
 
 def remember_stat_fingerprints(db_path: Path, stat_fingerprints: dict[int, str]) -> None:

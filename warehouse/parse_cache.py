@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from extract import Report
 from extract.api import PARSER_VERSION, extract_bytes
 from extract.report import REJECTED
 from warehouse.arrow import registered
+from warehouse.faults import guarded
 
 CACHE_VERSION = (
     3  # the layout of this file; another is discarded and rebuilt (2: no duplicated entries; 3: null kinds)
@@ -224,6 +226,18 @@ def parse_files(items: list[tuple[str, str, dict[str, Any]]]) -> list[ParsedFile
 
 
 # ---------------------------------------------------------------------------------- the cache
+def _bytes_needed(con: duckdb.DuckDBPyConnection) -> int:
+    """The file size the blocks in use need: the three headers, then at least as many blocks as
+    are in use and every block up to the last one a table uses (metadata only, nothing decoded)."""
+    # Used blocks are all in the file (free ones at its end are cut off at a checkpoint).
+    block_size, used = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()  # type: ignore[misc]
+    last = used - 1
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+        found = con.execute(f"SELECT max(block_id) FROM pragma_storage_info('{table}')").fetchone()[0]  # type: ignore[index]
+        last = max(last, found if found is not None else -1)
+    return 3 * 4096 + (last + 1) * block_size
+
+
 def _create_sql() -> str:
     statements = [
         "CREATE TABLE IF NOT EXISTS cache_info (version INTEGER NOT NULL)",
@@ -258,8 +272,14 @@ class ParseCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self.con = self._open(path)
+        with self._guarded("opening the parse cache"):
+            self.con = self._open(path)
         self._buffer: list[ParsedFile] = []
+
+    def _guarded(self, stage: str) -> AbstractContextManager[None]:
+        """A full disk or a read-only folder under the cache: one line (warehouse.faults); the
+        transaction was rolled back, so the cache holds what it held."""
+        return guarded(stage, self.path) if self.path is not None else nullcontext()
 
     @staticmethod
     def _open(path: Path | None) -> duckdb.DuckDBPyConnection:
@@ -267,8 +287,15 @@ class ParseCache:
             con = duckdb.connect(config=_CONFIG)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            con = None  # type: ignore[assignment]
+            # Blocks a WAL replay allocates are not in the file yet: the size check needs no WAL.
+            checkpointed = not path.with_name(path.name + ".wal").exists()
             try:
                 con = duckdb.connect(str(path), config=_CONFIG)
+                # A file cut short is found here (DuckDB would meet it at the first missing block,
+                # mid-run): a table's data lies in a block past the end of the file.
+                if checkpointed and path.stat().st_size < _bytes_needed(con):
+                    raise duckdb.IOException(f"{path} is cut short")
                 version = con.execute(
                     "SELECT max(version) FROM cache_info"
                     if con.execute(
@@ -277,12 +304,13 @@ class ParseCache:
                     else "SELECT NULL"
                 ).fetchone()[0]  # type: ignore[index]
             except duckdb.IOException as exc:
-                if "lock" in str(exc).lower():
+                if "set lock" in str(exc).lower() or "conflicting lock" in str(exc).lower():
                     raise  # another process holds it: a real conflict, not a damaged file
                 version = -1
-                con = None  # type: ignore[assignment]
             except duckdb.Error:
                 version = -1
+            if version == -1 and con is not None:
+                con.close()
                 con = None  # type: ignore[assignment]
             if version not in (None, CACHE_VERSION):
                 # An older layout or a damaged file: it is only a cache, start again.
@@ -413,14 +441,15 @@ class ParseCache:
         return stale.height
 
     def _transaction(self, *statements: tuple[str, list[Any]]) -> None:
-        self.con.begin()
-        try:
-            for sql, params in statements:
-                self.con.execute(sql, params)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
+        with self._guarded("writing the parse cache"):
+            self.con.begin()
+            try:
+                for sql, params in statements:
+                    self.con.execute(sql, params)
+                self.con.commit()
+            except BaseException:
+                self.con.rollback()
+                raise
 
     def meta(self, keys: Iterable[int]) -> pl.DataFrame:
         """The cached report fields of ``keys`` (one row per key found)."""

@@ -26,7 +26,9 @@ from pathlib import Path
 import duckdb
 
 from warehouse.db import connect
-from warehouse.lake import build_path
+from warehouse.faults import MachineFault, guarded, remove_quietly
+from warehouse.health import keep_previous
+from warehouse.lake import build_path, data_path
 from warehouse.maintenance import maintain
 
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -98,6 +100,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _data_files(db: Path) -> set[Path]:
+    folder = data_path(db)
+    return set(folder.rglob("*.parquet")) if folder.is_dir() else set()
+
+
 def _start_build(db: Path) -> Path:
     build = build_path(db)
     for stale in (build, _wal(build)):  # left by a killed run: never reused
@@ -109,9 +116,17 @@ def _start_build(db: Path) -> Path:
         finally:
             con.close()
     if db.exists():
-        shutil.copyfile(db, build)  # the catalog only: data files are shared, never copied
-        with connect(build) as con:  # expired snapshots and unneeded files go with this run
-            maintain(con)
+        # The catalog only (data files are shared, never copied); then expired snapshots and
+        # unneeded files go with this run. A full disk here leaves no partial build behind.
+        with guarded(
+            "copying the catalog to a build catalog",
+            build,
+            needed=2 * db.stat().st_size,
+            cleanup=[build, _wal(build)],
+        ):
+            shutil.copyfile(db, build)
+            with connect(build) as con:
+                maintain(con)
     return build
 
 
@@ -120,19 +135,25 @@ def publish(build: Path, db: Path) -> None:
 
     The catalog is a plain DuckDB file: it is checkpointed as one, without the DuckLake
     extension (whose CHECKPOINT would also run lake maintenance)."""
-    con = duckdb.connect(str(build), config=_CONFIG)
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    fd = os.open(build, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _wal(build).unlink(missing_ok=True)  # empty after the checkpoint; must not follow the file
-    os.replace(build, db)
-    _fsync_dir(db.parent)
+    wal = _wal(build)
+    needed = wal.stat().st_size if wal.exists() else None
+    # A fault here (the checkpoint writes the WAL into the catalog) discards the build: the
+    # published catalog is only ever replaced whole, by the rename at the end.
+    with guarded("publishing the build catalog", build, needed=needed, cleanup=[build, wal]):
+        con = duckdb.connect(str(build), config=_CONFIG)
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        fd = os.open(build, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        wal.unlink(missing_ok=True)  # empty after the checkpoint; must not follow the file
+        keep_previous(db)  # the last good state, for `gongkai ingest` to fall back on
+        os.replace(build, db)
+        _fsync_dir(db.parent)
 
 
 def current_build(db: Path) -> Path | None:
@@ -158,18 +179,23 @@ def warehouse_build(db: Path, say: Callable[[str], None] | None = None) -> Itera
         return
     with writer_lock(db, say):
         db.parent.mkdir(parents=True, exist_ok=True)
+        before = _data_files(db)
         build = _start_build(db)
         with _guard:
             _builds[key] = build
         try:
             yield build
-        except BaseException:
+            with _guard:
+                _builds.pop(key, None)
+            if build.exists():
+                publish(build, db)
+        except BaseException as exc:
             with _guard:
                 _builds.pop(key, None)
             for path in (build, _wal(build)):
                 path.unlink(missing_ok=True)
+            if isinstance(exc, MachineFault):
+                # The disk is full or refuses writes: the Parquet files this run wrote (listed
+                # by no published catalog) go now, not a day later.
+                remove_quietly(sorted(_data_files(db) - before))
             raise
-        with _guard:
-            _builds.pop(key, None)
-        if build.exists():
-            publish(build, db)
