@@ -37,11 +37,11 @@ bench: setup
 bench-national: setup
 	$(UV) run python -m bench.national
 
-# The Dagster UI with a persistent instance (run history, schedule and sensor state) under data/.
+# The Dagster UI on the instance `gongkai ingest` records its runs in (DAGSTER_HOME, else
+# data/dagster_home, created on first use; pipelines/instance.py). `exec` everywhere down the
+# chain, so Ctrl-C or a SIGTERM to the group reaches Dagster itself.
 dev: setup
-	mkdir -p data/dagster_home
-	test -f data/dagster_home/dagster.yaml || cp pipelines/dagster.yaml data/dagster_home/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(UV) run dagster dev -w workspace.yaml
+	exec $(UV) run gongkai dagster dev -w workspace.yaml
 
 # The warehouse is derived from data/raw: removing it (and its parse cache) costs one full ingest.
 clean-warehouse:

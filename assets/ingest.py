@@ -24,6 +24,12 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from assets.descriptions import (
+    CONTINUITY_DESCRIPTION,
+    IDENTITY_DESCRIPTION,
+    PANDERA_DESCRIPTION,
+    warehouse_columns,
+)
 from assets.faults import faults_as_failures
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
@@ -454,7 +460,7 @@ def _fingerprints(years: dict[str, YearFiles]) -> dict[str, str]:
             PANDERA_CHECK,
             asset="validated_frames",
             blocking=True,  # a failing frame never reaches the warehouse
-            description="Every frame passes its pandera model (codes, keys, signs).",
+            description=PANDERA_DESCRIPTION,
         )
     ],
     **_COMMON,
@@ -557,17 +563,17 @@ def _stage_year(
 # ------------------------------------------------------------------------------ warehouse_year
 @dg.asset(
     kinds={"duckdb"},
+    metadata={"dagster/column_schema": warehouse_columns()},
     check_specs=[
         dg.AssetCheckSpec(
             IDENTITY_CHECK,
             asset="warehouse_year",
-            description="Identities A–D hold in every loaded report (source arithmetic; warns only).",
+            description=IDENTITY_DESCRIPTION,
         ),
         dg.AssetCheckSpec(
             CONTINUITY_CHECK,
             asset="warehouse_year",
-            description="Identity E: carried_over(N) = carried_forward(N−1) of the same agency "
-            "(view carryover_continuity, 总计 column; warns only).",
+            description=CONTINUITY_DESCRIPTION,
         ),
     ],
     **_COMMON,
@@ -644,6 +650,8 @@ def warehouse_year(
                 "skipped_as_unchanged": skipped,
                 "fingerprint": staged.source.fingerprint if staged.source else "",
                 **{f"rows_{t}": n for t, n in checks.rows.get(int(key), {}).items()},
+                # The year's rows across every table it writes (each table's: rows_<table>).
+                "dagster/row_count": sum(checks.rows.get(int(key), {}).values()),
                 "failed_identities": checks.failed_per_year.get(int(key), 0),
                 "unchanged_reports": result.unchanged_reports if result else 0,
                 "db_path": dg.MetadataValue.path(str(paths.db)),

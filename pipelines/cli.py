@@ -275,6 +275,19 @@ def _dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dagster(args: argparse.Namespace) -> int:
+    from pipelines.instance import exec_dagster
+
+    exec_dagster(args.args)  # replaces this process: Dagster's own exit status is the command's
+    return 1
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from pipelines.doctor import run_doctor
+
+    return run_doctor()
+
+
 def _tables(args: argparse.Namespace) -> int:
     from pipelines.tables import print_frame
     from warehouse.catalog import relation_overview
@@ -521,6 +534,26 @@ def build_parser() -> argparse.ArgumentParser:
         _READ_ENV,
     )
     p.add_argument("name", metavar="TABLE_OR_VIEW")
+
+    p = command_parser(
+        sub,
+        "dagster",
+        _dagster,
+        "the dagster CLI on gongkai's instance (DAGSTER_HOME, else dagster_home beside the warehouse)",
+        ["gongkai dagster dev -w workspace.yaml", "gongkai dagster asset list -m pipelines.definitions"],
+        ("GONGKAI_RAW", "GONGKAI_DB", "DAGSTER_HOME"),
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="passed to dagster as they are")
+
+    command_parser(
+        sub,
+        "doctor",
+        _doctor,
+        "check the environment, paths, writer lock, warehouse and Dagster instance, each with its fix",
+        ["gongkai doctor"],
+        ("GONGKAI_RAW", "GONGKAI_DB", "DAGSTER_HOME", "GONGKAI_DEBUG"),
+        "Exit 0 when every essential check passes (ok or warn), 1 when one FAILs.",
+    )
     return parser
 
 

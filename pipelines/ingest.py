@@ -1,13 +1,13 @@
 """Run the Dagster ingest job in-process for some years and summarise what happened.
 
 The CLI calls ``run_ingest``; it needs no daemon and no webserver. Each year is one run (as a
-backfill runs them), all published together at the end.
+backfill runs them), all published together at the end, recorded in the instance `make dev`
+shows (``pipelines.instance``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from assets.partitions import partition_years
 from assets.readahead import reading_ahead
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
+from pipelines.instance import dagster_home, open_instance
 from warehouse.changes import FileChanges, untouched_years
 from warehouse.corrections import CorrectionsFileError, read_corrections
 from warehouse.db import connect, query
@@ -103,13 +104,7 @@ def _run_config(force: bool, folders: list[int]) -> dict[str, Any]:
 
 
 def _dagster_home(paths: GongkaiPaths) -> Path:
-    home = os.environ.get("DAGSTER_HOME")
-    return Path(home) if home else paths.io_dir
-
-
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME set the runs show up in `dagster dev`; otherwise leave no trace.
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    return dagster_home(paths.db)
 
 
 def _step_errors(result: dg.ExecuteInProcessResult) -> tuple[list[str], MachineFault | None]:
@@ -317,10 +312,12 @@ def run_ingest(
     # With several years, the extraction workers parse the next year while one is staged and
     # loaded (assets.readahead); with one, there is nothing to read ahead.
     ahead = reading_ahead(paths.raw, wanted) if len(wanted) > 1 else contextlib.nullcontext()
+    # The instance `make dev` shows (pipelines.instance): opened under the writer lock, so two
+    # ingests at once take turns at its SQLite files as they do at the warehouse.
     with (
         guarded("recording the runs in Dagster's instance storage", _dagster_home(paths)),
         warehouse_build(paths.db, say),
-        _instance() as instance,
+        open_instance(paths.db) as instance,
         ahead as reader,
     ):
         # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's

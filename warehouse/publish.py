@@ -92,6 +92,26 @@ def writer_lock(db: Path, say: Callable[[str], None] | None = None) -> Iterator[
         os.close(fd)
 
 
+def lock_holder(db: Path) -> str | None:
+    """``pid N, started T`` of the ingest holding the writer lock now, or None when it is free.
+
+    Probes with a non-blocking ``flock`` taken and dropped at once, on a read-only descriptor:
+    the lock file is never created or written here."""
+    try:
+        fd = os.open(lock_path(db), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "pid ?, started ?"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
