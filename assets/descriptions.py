@@ -1,16 +1,18 @@
 """What the UI shows beside the assets: the warehouse's columns and each check in plain words.
 
-The columns are read from the warehouse's own definitions (``warehouse.frames.SCHEMAS``, the
-frames every load writes) and described by the data dictionary (``schemas/dictionary.toml``),
-so the UI, docs/data-dictionary.md and the tables cannot disagree.
+The columns are read from the warehouse's own DDL (``schemas/sql/warehouse.sql``, run on an
+in-memory DuckDB) and described by the data dictionary (``schemas/dictionary.toml``), so the
+UI, docs/data-dictionary.md and the tables cannot disagree.
 """
 
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
 
+from warehouse.db import SQL_DIR
 from warehouse.dictionary import describe
-from warehouse.frames import SCHEMAS, TABLES
+from warehouse.frames import TABLES
 
 PANDERA_DESCRIPTION = (
     "Before anything is written, every row the year would load is checked against the warehouse's "
@@ -34,10 +36,19 @@ CONTINUITY_DESCRIPTION = (
 def warehouse_columns() -> dg.TableSchema:
     """Every column of every table a year's load writes, as ``table.column``, with its type and
     the data dictionary's description (one asset writes all of them)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE list_contains(?, table_name) ORDER BY list_position(?, table_name), column_index",
+            [list(TABLES), list(TABLES)],
+        ).fetchall()
+    finally:
+        con.close()
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=f"{table}.{column}", type=str(dtype), description=describe(table, column))
-            for table in TABLES
-            for column, dtype in SCHEMAS[table].items()
+            dg.TableColumn(name=f"{table}.{column}", type=dtype, description=describe(table, column))
+            for table, column, dtype in rows
         ]
     )

@@ -18,7 +18,9 @@ ingest_job = dg.define_asset_job(
     partitions_def=years_partitions,
     # In-process: the steps share one process, DuckDB gets one writer, and runs start fast.
     executor_def=dg.in_process_executor,
-    description="Inventory, extract, validate and load the selected report years.",
+    description="Ingest one report year (a partition) per run: list its files, extract those the parse "
+    "cache does not know, check the year's rows and replace the year in the warehouse. A year whose "
+    "files, manifest rows and agencies.csv are the ones it was loaded from is skipped.",
 )
 
 

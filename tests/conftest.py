@@ -48,6 +48,13 @@ def assert_tables_match(got: Any, expected: dict[str, Any], *, agency: bool = Tr
         assert len(as_dict[table]) == len(expected[table]), table
 
 
+@pytest.fixture(autouse=True)
+def _no_user_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DAGSTER_HOME exported in the developer's shell would collect every test's runs: each
+    test's runs go to the instance beside its own temporary warehouse instead."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
 @pytest.fixture
 def require_shared() -> Path:
     if not SHARED.is_dir():
