@@ -12,6 +12,7 @@ Created on first use with ``pipelines/dagster.yaml`` (telemetry off, one queued 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -58,7 +59,15 @@ def exec_dagster(args: list[str], db: Path | None = None) -> None:
     """Replace this process by the ``dagster`` CLI on the shared instance (`gongkai dagster …`).
 
     ``exec``, not a child process: the signals a terminal or a supervisor sends (Ctrl-C, SIGTERM)
-    reach Dagster itself, with no Python parent left waiting in between."""
+    reach Dagster itself, with no Python parent left waiting in between.
+
+    SIGINT and SIGTERM are reset to their defaults first. Dagster maps SIGTERM onto whatever
+    SIGINT does (``setup_interrupt_handlers``), and a command started in the background by a
+    non-interactive shell (``make dev &``, many IDEs and supervisors) inherits SIGINT *ignored*:
+    `dagster dev` then ignored SIGTERM as well, passed both ignores on to the webserver, the
+    daemon and the code servers (an ignored signal survives ``exec``), and nothing stopped it."""
     home = ensure_home(dagster_home(db))
     env = os.environ | {"DAGSTER_HOME": str(home)}
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)
     os.execve(sys.executable, [sys.executable, "-m", "dagster", *args], env)
