@@ -276,9 +276,12 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _dagster(args: argparse.Namespace) -> int:
-    from pipelines.instance import exec_dagster
+    from pipelines.instance import InstanceError, exec_dagster
 
-    exec_dagster(args.args)  # replaces this process: Dagster's own exit status is the command's
+    try:
+        exec_dagster(args.args)  # replaces this process: Dagster's own exit status is the command's
+    except InstanceError as exc:
+        print(f"gongkai: {exc}", file=sys.stderr)
     return 1
 
 

@@ -22,7 +22,7 @@ from assets.partitions import partition_years
 from assets.readahead import reading_ahead
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
-from pipelines.instance import dagster_home, open_instance
+from pipelines.instance import InstanceError, dagster_home, open_instance
 from warehouse.changes import FileChanges, untouched_years
 from warehouse.corrections import CorrectionsFileError, read_corrections
 from warehouse.db import connect, query
@@ -312,38 +312,42 @@ def run_ingest(
     # With several years, the extraction workers parse the next year while one is staged and
     # loaded (assets.readahead); with one, there is nothing to read ahead.
     ahead = reading_ahead(paths.raw, wanted) if len(wanted) > 1 else contextlib.nullcontext()
-    # The instance `make dev` shows (pipelines.instance): opened under the writer lock, so two
-    # ingests at once take turns at its SQLite files as they do at the warehouse.
-    with (
-        guarded("recording the runs in Dagster's instance storage", _dagster_home(paths)),
-        warehouse_build(paths.db, say),
-        open_instance(paths.db) as instance,
-        ahead as reader,
-    ):
-        # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
-        # materialisations carry that year's data version; all publish together, at the end.
-        for n, year in enumerate(wanted):
-            first, last, span = year, year, str(year)
-            say(f"ingesting {span} from {paths.raw}")
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=span,
-                run_config=_run_config(force, folders),
-                raise_on_error=False,
-                # The report (html_report) reads every year: written once, by the last run, and
-                # only when asked (seconds at national scale; `gongkai report` writes it any time).
-                asset_selection=None if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
-            )
-            summary.run_ids.append(result.run_id)
-            errors, fault = _step_errors(result)
-            if fault is not None:
-                # The disk or the warehouse failed, not the data: no further year can do better.
-                # Raised inside the build session, which discards the build and this run's files.
-                remove_quietly([paths.io_dir / "staged"])
-                raise fault
-            summary.errors += [f"{span} {e}" for e in errors]
-            runs.append((span, first, last, _materialized(result)))
-        summary.read_ahead = reader.used_files if reader else 0
+    try:
+        # The instance `make dev` shows (pipelines.instance): opened under the writer lock, so two
+        # ingests at once take turns at its SQLite files as they do at the warehouse.
+        with (
+            guarded("recording the runs in Dagster's instance storage", _dagster_home(paths)),
+            warehouse_build(paths.db, say),
+            open_instance(paths.db) as instance,
+            ahead as reader,
+        ):
+            # One run per year, as a backfill does (BackfillPolicy.multi_run): each year's
+            # materialisations carry that year's data version; all publish together, at the end.
+            for n, year in enumerate(wanted):
+                first, last, span = year, year, str(year)
+                say(f"ingesting {span} from {paths.raw}")
+                result = job.execute_in_process(
+                    instance=instance,
+                    partition_key=span,
+                    run_config=_run_config(force, folders),
+                    raise_on_error=False,
+                    # The report (html_report) reads every year: written once, by the last run, and
+                    # only when asked (seconds at national scale; `gongkai report` writes it any time).
+                    asset_selection=None if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
+                )
+                summary.run_ids.append(result.run_id)
+                errors, fault = _step_errors(result)
+                if fault is not None:
+                    # The disk or the warehouse failed, not the data: no further year can do better.
+                    # Raised inside the build session, which discards the build and this run's files.
+                    remove_quietly([paths.io_dir / "staged"])
+                    raise fault
+                summary.errors += [f"{span} {e}" for e in errors]
+                runs.append((span, first, last, _materialized(result)))
+            summary.read_ahead = reader.used_files if reader else 0
+    except InstanceError as exc:
+        summary.errors.append(f"{exc}; nothing was loaded, the warehouse is as it was")
+        return summary
     for _span, first, last, done in runs:
         for year in range(first, last + 1):
             summary.years[year] = _summarise_year(year, done)

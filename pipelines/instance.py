@@ -49,10 +49,21 @@ def ensure_home(home: Path) -> Path:
     return home
 
 
+class InstanceError(Exception):
+    """The instance folder cannot be created or opened; the message is one line with the fix."""
+
+
 def open_instance(db: Path | None = None) -> dg.DagsterInstance:
     """The persistent instance at ``dagster_home(db)``, created if needed (what `dagster dev`
     opens with ``DAGSTER_HOME`` pointing there)."""
-    return dg.DagsterInstance.local_temp(tempdir=str(ensure_home(dagster_home(db))))
+    home = dagster_home(db)
+    try:
+        return dg.DagsterInstance.local_temp(tempdir=str(ensure_home(home)))
+    except Exception as exc:  # an unwritable folder, a broken dagster.yaml: one line, never a trace
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InstanceError(
+            f"the Dagster instance at {home} cannot be opened ({reason}): fix it, or set DAGSTER_HOME"
+        ) from exc
 
 
 def exec_dagster(args: list[str], db: Path | None = None) -> None:
@@ -66,7 +77,13 @@ def exec_dagster(args: list[str], db: Path | None = None) -> None:
     non-interactive shell (``make dev &``, many IDEs and supervisors) inherits SIGINT *ignored*:
     `dagster dev` then ignored SIGTERM as well, passed both ignores on to the webserver, the
     daemon and the code servers (an ignored signal survives ``exec``), and nothing stopped it."""
-    home = ensure_home(dagster_home(db))
+    home = dagster_home(db)
+    try:
+        ensure_home(home)
+    except OSError as exc:
+        raise InstanceError(
+            f"the Dagster instance folder {home} cannot be created ({exc.strerror}): fix it, or set DAGSTER_HOME"
+        ) from None
     env = os.environ | {"DAGSTER_HOME": str(home)}
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, signal.SIG_DFL)

@@ -4,6 +4,7 @@ own figures; the warehouse asset's columns come from the warehouse's definitions
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from assets.descriptions import warehouse_columns
 from assets.ingest import ingest_assets, warehouse_year
 from assets.partitions import range_tags
 from assets.resources import GongkaiPaths, YearPickleIOManager
+from pipelines.cli import main
 from pipelines.ingest import run_ingest
 from pipelines.instance import TEMPLATE, open_instance
 from warehouse.access import relations
@@ -175,3 +177,38 @@ def test_warehouse_asset_lists_the_warehouse_columns(tmp_path: Path) -> None:
     )
     spec = warehouse_year.specs_by_key[dg.AssetKey("warehouse_year")]
     assert spec.metadata["dagster/column_schema"] == schema
+
+
+def test_an_unusable_instance_folder_is_one_line_and_loads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw, db = _corpus(tmp_path)
+    # root writes through permission bits; sysfs refuses new folders even to root
+    parent = Path("/sys") if os.geteuid() == 0 else tmp_path / "read-only"
+    if parent != Path("/sys"):
+        parent.mkdir()
+        parent.chmod(0o555)
+    home = parent / "gongkai-dagster-home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("GONGKAI_RAW", str(raw))
+    monkeypatch.setenv("GONGKAI_DB", str(db))
+    assert main(["ingest", "2022"]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    # The summary's error line, however the console wrapped it (compared without whitespace);
+    # mkdir is refused with EACCES in a read-only folder, EPERM in sysfs.
+    denied = r"\[Errno\d+\](Permissiondenied|Operationnotpermitted)"
+    expected = (
+        re.escape(f"error:theDagsterinstanceat{home}cannotbeopened(").replace(" ", "")
+        + denied
+        + re.escape(f":'{home}'):fixit,orsetDAGSTER_HOME;nothingwasloaded,thewarehouseisasitwas")
+    )
+    assert re.search(expected, "".join(captured.out.split())), captured.out
+    assert not db.exists()
+    assert main(["dagster", "instance", "info"]) == 1
+    assert re.fullmatch(
+        re.escape(f"gongkai: the Dagster instance folder {home} cannot be created (")
+        + "(Permission denied|Operation not permitted)"
+        + re.escape("): fix it, or set DAGSTER_HOME\n"),
+        capsys.readouterr().err,
+    )
