@@ -38,8 +38,8 @@ bench-national: setup
 	$(UV) run python -m bench.national
 
 # The Dagster UI on the instance `gongkai ingest` records its runs in (DAGSTER_HOME, else
-# data/dagster_home, created on first use; pipelines/instance.py). `exec` everywhere down the
-# chain, so Ctrl-C or a SIGTERM to the group reaches Dagster itself.
+# data/dagster_home, created on first use; pipelines/instance.py). Ctrl-C or a SIGTERM to the
+# group stops all of it within about 5 s (pipelines/supervise.py).
 dev: setup
 	exec $(UV) run gongkai dagster dev -w workspace.yaml
 

@@ -276,13 +276,13 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _dagster(args: argparse.Namespace) -> int:
-    from pipelines.instance import InstanceError, exec_dagster
+    from pipelines.instance import InstanceError, run_dagster
 
     try:
-        exec_dagster(args.args)  # replaces this process: Dagster's own exit status is the command's
+        return run_dagster(args.args)
     except InstanceError as exc:
         print(f"gongkai: {exc}", file=sys.stderr)
-    return 1
+        return 1
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
-"""The one Dagster instance that `gongkai ingest`, `make run`, `make dev` and `dagster asset
-materialize` share, so run history, partition status and asset checks are the same in the UI
+"""The one Dagster instance that `gongkai ingest`, `make run`, `make dev` and `gongkai dagster
+asset materialize` share, so run history, partition status and asset checks are the same in the UI
 whichever way a run started.
 
 Where: ``DAGSTER_HOME`` when the user set it (used as it is: gongkai never writes its config),
@@ -12,12 +12,12 @@ Created on first use with ``pipelines/dagster.yaml`` (telemetry off, one queued 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 
 import dagster as dg
 
+from pipelines.supervise import run_group
 from warehouse import paths
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -66,17 +66,9 @@ def open_instance(db: Path | None = None) -> dg.DagsterInstance:
         ) from exc
 
 
-def exec_dagster(args: list[str], db: Path | None = None) -> None:
-    """Replace this process by the ``dagster`` CLI on the shared instance (`gongkai dagster …`).
-
-    ``exec``, not a child process: the signals a terminal or a supervisor sends (Ctrl-C, SIGTERM)
-    reach Dagster itself, with no Python parent left waiting in between.
-
-    SIGINT and SIGTERM are reset to their defaults first. Dagster maps SIGTERM onto whatever
-    SIGINT does (``setup_interrupt_handlers``), and a command started in the background by a
-    non-interactive shell (``make dev &``, many IDEs and supervisors) inherits SIGINT *ignored*:
-    `dagster dev` then ignored SIGTERM as well, passed both ignores on to the webserver, the
-    daemon and the code servers (an ignored signal survives ``exec``), and nothing stopped it."""
+def run_dagster(args: list[str], db: Path | None = None) -> int:
+    """The ``dagster`` CLI on the shared instance (`gongkai dagster …`), as its own process group
+    that stops whole on Ctrl-C or SIGTERM (``pipelines.supervise``); its exit status."""
     home = dagster_home(db)
     try:
         ensure_home(home)
@@ -85,6 +77,4 @@ def exec_dagster(args: list[str], db: Path | None = None) -> None:
             f"the Dagster instance folder {home} cannot be created ({exc.strerror}): fix it, or set DAGSTER_HOME"
         ) from None
     env = os.environ | {"DAGSTER_HOME": str(home)}
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop, signal.SIG_DFL)
-    os.execve(sys.executable, [sys.executable, "-m", "dagster", *args], env)
+    return run_group([sys.executable, "-m", "dagster", *args], env)
