@@ -544,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
         _dagster,
         "the dagster CLI on gongkai's instance (DAGSTER_HOME, else dagster_home beside the warehouse)",
         ["gongkai dagster dev -w workspace.yaml", "gongkai dagster asset list -m pipelines.definitions"],
-        ("GONGKAI_RAW", "GONGKAI_DB", "DAGSTER_HOME"),
+        ("GONGKAI_RAW", "GONGKAI_DB", "DAGSTER_HOME", "GONGKAI_DEBUG"),
     )
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="passed to dagster as they are")
 

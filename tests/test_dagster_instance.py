@@ -199,11 +199,11 @@ def test_an_unusable_instance_folder_is_one_line_and_loads_nothing(
     # mkdir is refused with EACCES in a read-only folder, EPERM in sysfs.
     denied = r"\[Errno\d+\](Permissiondenied|Operationnotpermitted)"
     expected = (
-        re.escape(f"error:theDagsterinstanceat{home}cannotbeopened(").replace(" ", "")
+        re.escape(f"theDagsterinstanceat{home}cannotbeopened(").replace(" ", "")
         + denied
         + re.escape(f":'{home}'):fixit,orsetDAGSTER_HOME;nothingwasloaded,thewarehouseisasitwas")
     )
-    assert re.search(expected, "".join(captured.out.split())), captured.out
+    assert re.search(expected, "".join((captured.out + captured.err).split())), captured
     assert not db.exists()
     assert main(["dagster", "instance", "info"]) == 1
     assert re.fullmatch(
