@@ -195,15 +195,14 @@ def test_an_unusable_instance_folder_is_one_line_and_loads_nothing(
     assert main(["ingest", "2022"]) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
-    # The summary's error line, however the console wrapped it (compared without whitespace);
-    # mkdir is refused with EACCES in a read-only folder, EPERM in sysfs.
-    denied = r"\[Errno\d+\](Permissiondenied|Operationnotpermitted)"
-    expected = (
-        re.escape(f"theDagsterinstanceat{home}cannotbeopened(").replace(" ", "")
-        + denied
-        + re.escape(f":'{home}'):fixit,orsetDAGSTER_HOME;nothingwasloaded,thewarehouseisasitwas")
+    # A folder the disk refuses is a machine fault (warehouse.faults): one line naming the folder
+    # and the fix, the published warehouse unchanged.
+    assert captured.out == ""
+    assert captured.err.startswith(
+        f"gongkai: permission denied at {home} (recording the runs in Dagster's instance storage): "
     )
-    assert re.search(expected, "".join((captured.out + captured.err).split())), captured
+    assert captured.err.endswith("and run again — the published warehouse is unchanged\n")
+    assert captured.err.count("\n") == 1
     assert not db.exists()
     assert main(["dagster", "instance", "info"]) == 1
     assert re.fullmatch(
