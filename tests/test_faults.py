@@ -180,10 +180,10 @@ def test_dagster_instance_storage_full(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     import pipelines.ingest
 
-    def full() -> Any:
+    def full(_db: Path) -> Any:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(pipelines.ingest, "_instance", full)
+    monkeypatch.setattr(pipelines.ingest, "open_instance", full)
     with pytest.raises(
         DiskFull,
         match=rf"^no space left on device at {tmp_path} \(recording the runs in Dagster's instance storage\)",
