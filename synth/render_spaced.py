@@ -65,7 +65,22 @@ def _values_quirks(quirks: Quirks) -> Quirks:
     return replace(quirks, blank_marks=marks)
 
 
-def _table2(out: _Page, report: SyntheticReport, rng: random.Random, quirks: Quirks) -> None:
+def _tight_table2(report: SyntheticReport) -> bool:
+    """Table 二 as tab-separated text turned into spaces prints it: three spaces between cells,
+    no blank lines, so the article heading (第二十条第（五）项) sits right under the last row of
+    the block before, where a wrapped label's tail would. Decided from the report's identity, not
+    from ``rng``, so the rest of the rendering (and every corpus made before) is unchanged."""
+    return random.Random(f"tight:{report.agency}:{report.year}").random() < 0.3
+
+
+def _table2(out: _Page, report: SyntheticReport, rng: random.Random, quirks: Quirks, tight: bool) -> None:
+    if tight:
+        for section in table2_sections(report, rng, quirks):
+            out.add(section.title)
+            out.add("   ".join([CONTENT, *section.measures]))
+            for row in section.rows:
+                out.add("   ".join([row.lead[0] or "", *row.values]))
+        return
     for section in table2_sections(report, rng, quirks):
         out.add(" " * 14 + section.title)
         out.add("")
@@ -155,8 +170,11 @@ def _table4(out: _Page, report: SyntheticReport, rng: random.Random, quirks: Qui
     out.add("")
 
 
-def render_spaced_text(report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None) -> str:
-    """The report as space-aligned text; ``quirks`` defaults to a clean report."""
+def render_spaced_text(
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, tight: bool | None = None
+) -> str:
+    """The report as space-aligned text; ``quirks`` defaults to a clean report, ``tight`` (table
+    二 without blank lines or padding) to a choice made from the report's identity."""
     quirks = _values_quirks(quirks or Quirks())
     short = _short_name(report.agency)
     heads = headings(quirks)
@@ -169,7 +187,7 @@ def render_spaced_text(report: SyntheticReport, rng: random.Random, quirks: Quir
     for paragraph in overview(report.agency, short, report.year, rng):
         out.paragraph(paragraph, width)
     out.add("     " + heads[1])
-    _table2(out, report, rng, quirks)
+    _table2(out, report, rng, quirks, _tight_table2(report) if tight is None else tight)
     out.add(" " * 18 + heads[2])
     _table3(out, report, rng, quirks)
     out.add("     " + heads[3])
@@ -186,9 +204,11 @@ def render_spaced_text(report: SyntheticReport, rng: random.Random, quirks: Quir
     return "\n".join(out.lines) + "\n"
 
 
-def render_spaced(report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None) -> bytes:
+def render_spaced(
+    report: SyntheticReport, rng: random.Random, quirks: Quirks | None = None, tight: bool | None = None
+) -> bytes:
     quirks = quirks or Quirks()
-    return render_spaced_text(report, rng, quirks).encode(quirks.encoding)
+    return render_spaced_text(report, rng, quirks, tight).encode(quirks.encoding)
 
 
 __all__ = ["render_spaced", "render_spaced_text"]

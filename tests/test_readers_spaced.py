@@ -188,14 +188,33 @@ def assert_round_trip(report, data: bytes, name: str, fmt: str) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), quirky=st.booleans())
-def test_spaced_round_trip(seed: int, quirky: bool) -> None:
+@given(seed=st.integers(0, 2**32 - 1), quirky=st.booleans(), tight=st.booleans())
+def test_spaced_round_trip(seed: int, quirky: bool, tight: bool) -> None:
     rng = random.Random(seed)
     report = random_report(
         rng, agency="青川市生态环境局", year=rng.randint(2019, 2024), blank_cells=rng.randint(0, 3)
     )
     quirks = Quirks.random(rng) if quirky else Quirks()
-    assert_round_trip(report, render_spaced(report, rng, quirks), "report.txt", "text/spaces")
+    assert_round_trip(report, render_spaced(report, rng, quirks, tight), "report.txt", "text/spaces")
+
+
+def test_an_article_heading_under_a_row_is_not_the_tail_of_its_label() -> None:
+    """Tab-separated table 二 turned into spaces: 第二十条第（五）项 sits right under the last row
+    of block (一), short and in the label column, like a wrapped label's tail (issue 10: the
+    row 行政规范性文件 was "not found")."""
+    lines = [
+        "第二十条第（一）项",
+        "信息内容   本年制发件数   本年废止件数   现行有效件数",
+        "规章   0   0   0",
+        "行政规范性文件   4   0   4",
+        "第二十条第（五）项",
+        "信息内容   本年处理决定数量",
+        "行政许可   12",
+    ]
+    rows = rows_from_spaced(lines)
+    assert ["行政规范性文件", "4", "0", "4"] in rows
+    assert ["第二十条第（五）项"] in rows
+    assert ["行政许可", "12"] in rows
 
 
 def test_spaced_rendering_has_the_layout_quirks() -> None:

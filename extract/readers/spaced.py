@@ -43,6 +43,10 @@ _CR_AT_END = re.compile(r"\r+(?=[\n\f]|\Z)")  # what rstrip("\r\n") drops from a
 _MAX_CONTINUATION = 20  # characters: a wrapped piece of a label is short; a paragraph is not
 _MAX_VALUES_FOR_LABEL = 8  # table 二/三 rows have 1-7 numbers; table 四's 15 never take a label
 
+# A citation of an article (第二十条第（五）项) heads a block of table 二: it is never the wrapped
+# tail of the label above it, however short and well placed (no template label holds one).
+_ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇0-9]+条")
+
 _is_value = looks_like_value  # cached where it is defined
 
 
@@ -245,6 +249,7 @@ def _continuation(frag: Fragment, label_start: int, value_start: int) -> str | N
         inside is None
         or len(inside) > 2
         or _enumerated(inside[0])
+        or _ARTICLE.match(_squash(inside[0]))
         or frag.end > value_start
         or len(_squash(" ".join(inside))) > _MAX_CONTINUATION
     ):
