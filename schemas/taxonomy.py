@@ -139,6 +139,10 @@ class Taxonomy:
     def measure_labels(self, template: str) -> set[str]:
         return {m.label for item in self.proactive[template] for m in item.measures}
 
+    def proactive_labels(self) -> frozenset[str]:
+        """The row labels of table 二, every template (规章, 行政规范性文件, 行政许可 …)."""
+        return frozenset(item.label for items in self.proactive.values() for item in items)
+
 
 def _coded(rows: list[dict]) -> tuple[Coded, ...]:
     return tuple(

@@ -320,3 +320,16 @@ def test_a_space_wrapped_onto_its_own_line_stays_inside_the_label() -> None:
     # A truly blank line (shorter than the label's column) still separates.
     lines[3] = ""
     assert rows_from_spaced(lines)[0] == ["（4）保护第三方合"]
+
+
+def test_a_table2_row_with_an_empty_cell_is_not_wrapped_digits_of_the_row_above() -> None:
+    """行政规范性文件 with its third cell printed empty, right under 规章 (bench pdf/unruled#029):
+    fewer bare digits than the row above and a short label, as a number wrapped in its cell
+    looks; read as wraps it made 规章 0 2 3 into 02 22 3, two wrong cells."""
+    lines = [
+        "信息内容       本年制发件数     本年废止件数      现行有效件数",
+        "规章         0          2           3",
+        "行政规范性文件    2          2",
+        "第二十条第（五）项",
+    ]
+    assert rows_from_spaced(lines)[1:3] == [["规章", "0", "2", "3"], ["行政规范性文件", "2", "2"]]

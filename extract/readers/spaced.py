@@ -31,6 +31,7 @@ from functools import lru_cache
 from extract.document import Row
 from extract.normalize import ENUMERATOR, squash
 from extract.values import looks_like_value
+from schemas.taxonomy import taxonomy
 
 # Page numbers and running footers: -3-, - 3 -, 第3页, 3/12, 第 3 页 共 12 页.
 PAGE_NUMBER = re.compile(
@@ -325,7 +326,18 @@ def _looks_wrapped(labels: list[str], label_starts: list[int], values: list[str]
             for start, text in zip(label_starts, labels, strict=True)
         )
         and len(_squash("".join(labels))) <= 8
+        # A whole row label (行政规范性文件   2   2, its third cell printed empty) opens a row of
+        # its own: its numbers are that row's, not the digits of the row above wrapped.
+        and _squash("".join(labels)) not in _whole_row_labels()
     )
+
+
+@lru_cache(maxsize=1)
+def _whole_row_labels() -> frozenset[str]:
+    """Table 二's row labels and table 三's leaves of four characters or more: what a wrapped
+    tail of a label never is on its own (总计, 其他 could be, so they are left out)."""
+    leaves = {c.leaf for c in taxonomy().categories if len(c.leaf) >= 4}
+    return frozenset(map(squash, taxonomy().proactive_labels() | leaves))
 
 
 def _pieces(lines: list[str]) -> tuple[list[str], bool]:
