@@ -18,7 +18,8 @@ from extract.report import Report, build_report, rejected, table3_row_count
 # Bumped when the same bytes may give another report: every file is parsed again, on purpose.
 # 1.1: a flag for every null cell, with its kind and candidate values.
 # 1.2: space-aligned text: a label's space wrapped onto a line of its own stays in the label.
-# 1.3: space-aligned text: an article heading (第二十条第（五）项) right under a row is not its label's tail.
+# 1.3: space-aligned text: an article heading (第二十条第（五）项) is not a label's tail, a row label
+#      under a row is not wrapped digits, justified labels and parent labels wrap correctly.
 PARSER_VERSION = "1.3"
 MIN_TABLE3_ROWS = 12  # fewer recognised table-三 rows than this: not the template table
 

@@ -333,3 +333,41 @@ def test_a_table2_row_with_an_empty_cell_is_not_wrapped_digits_of_the_row_above(
         "第二十条第（五）项",
     ]
     assert rows_from_spaced(lines)[1:3] == [["规章", "0", "2", "3"], ["行政规范性文件", "2", "2"]]
+
+
+def test_a_justified_label_wraps_under_its_enumerator() -> None:
+    """``5．`` and the label text printed apart (justified): the wrapped rest lines up under the
+    enumerator, left of the label text (bench pdf/unruled#002)."""
+    lines = [
+        "         4．  无正当理由大量反复  0  0  0  0  0  0   0",
+        "         申请",
+        "         5．  要求行政机关确认或  0  0  0  0  1  1   2",
+        "         重新出具已获取信息",
+        "  (六) 其他处理            0  0   0  0   0  0   0",
+    ]
+    assert rows_from_spaced(lines) == [
+        ["4．", "无正当理由大量反复申请", *"0000000"],
+        ["5．", "要求行政机关确认或重新出具已获取信息", *"0000112"],
+        ["(六) 其他处理", *"0000000"],
+    ]
+
+
+def test_a_parent_label_and_its_first_leaf_wrap_side_by_side() -> None:
+    """（六）其他处理 wraps in its narrow column beside 1.申请人…, which wraps in its own: both
+    labels grow line by line (bench pdf/unruled#004)."""
+    lines = [
+        "         5.要求行政机关确认或重  0  0  0  0   0   0  0",
+        "         新出具已获取信息",
+        "  （六）其   1.申请人无正当理由逾期  0  0  0  0   0   0  3",
+        "  他处理    不补正、行政机关不再",
+        "         处理其政府信息公开申",
+        "         请",
+        "         2.申请人逾期未按收费通  0  0  0  0   0   0  0",
+    ]
+    rows = rows_from_spaced(lines)
+    assert rows[1] == [
+        "（六）其他处理",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        *"0000003",
+    ]
+    assert rows[2][0] == "2.申请人逾期未按收费通"

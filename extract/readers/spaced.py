@@ -71,6 +71,11 @@ def _enumerated(text: str) -> bool:
     return _enumerated_cached(text) if len(text) <= _CACHED_LENGTH else _enumerated_uncached(text)
 
 
+def _bare_enumerator(text: str) -> bool:
+    """The text is an enumerator and nothing else: 5．, （二）."""
+    return len(text) <= 6 and ENUMERATOR.fullmatch(_squash(text)) is not None
+
+
 @dataclass
 class Chunk:
     """One cell of a line, as ``chunks_of`` returns it."""
@@ -153,10 +158,21 @@ class ValueRow:
 
     @property
     def label_start(self) -> int:
-        """The column of its (last) label; of its first number when it has no label."""
+        """The column of its (last) label; of its first number when it has no label. A label
+        printed justified (``5．    要求行政机关确认或``) starts at its enumerator's column: the
+        wrapped rest of it lines up there."""
         if self.head_column is not None:
             return self.head_column
+        if self.cut >= 2 and _bare_enumerator(self.texts[self.cut - 2]):
+            return self.label_starts[self.cut - 2]
         return self.label_starts[self.cut - 1 if self.cut else 0]
+
+    @property
+    def parent_start(self) -> int | None:
+        """The column of a parent label sharing the line (``（六）其   1.申请人无正当…``)."""
+        if self.head_column is not None or self.cut < 2 or _bare_enumerator(self.texts[self.cut - 2]):
+            return None
+        return self.label_starts[self.cut - 2]
 
     def value_cells(self) -> list[tuple[int, str]]:
         """(column, text) of its numbers."""
@@ -256,6 +272,29 @@ def _continuation(frag: Fragment, label_start: int, value_start: int) -> str | N
     ):
         return None
     return "".join(map(_joined, inside))
+
+
+def _parent_and_leaf_tails(
+    frag: Fragment, parent_start: int, label_start: int, value_start: int
+) -> tuple[str, str] | None:
+    """What a fragment adds to a parent label and to the leaf label beside it when both wrap
+    on the same lines (``（六）其   1.申请人无正当理由逾期  0 …`` ⏎ ``他处理    不补正、行政机关不再``);
+    None when it is not that."""
+    inside = bisect_left(frag.starts, label_start - 2)
+    left, right = frag.texts[:inside], frag.texts[inside:]
+    if (
+        not left
+        or len(left) > 1
+        or len(right) > 2
+        or frag.starts[0] < parent_start - 2
+        or _enumerated(left[0])
+        or (right and _enumerated(right[0]))
+        or frag.end > value_start
+        or len(_squash(left[0])) > _MAX_CONTINUATION
+        or len(_squash(" ".join(right))) > _MAX_CONTINUATION
+    ):
+        return None
+    return _joined(left[0]), "".join(map(_joined, right))
 
 
 def _continuation_text(frag: Fragment, label_start: int) -> str:
@@ -375,8 +414,18 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
         if last is None or not last.label_count or len(_squash(rows[last.index][last.label_count - 1])) > 40:
             return  # no label to continue, or the "row" is a sentence ending in a number
         extra: list[str] = []
+        parent_extra: list[str] = []
+        # A parent label sharing the row's line can wrap beside the leaf: both grow.
+        parent_start = last.parent_start if last.label_count == last.cut else None
         for frag in pending:
-            text = None if frag.blank_before else _continuation(frag, last.label_start, last.value_start)
+            if frag.blank_before:
+                break
+            text = _continuation(frag, last.label_start, last.value_start)
+            if text is None and parent_start is not None:
+                tails = _parent_and_leaf_tails(frag, parent_start, last.label_start, last.value_start)
+                if tails is not None:
+                    parent_extra.append(tails[0])
+                    text = tails[1]
             if text is None:
                 break
             extra.append(text)
@@ -384,6 +433,8 @@ def rows_from_spaced(lines: list[str]) -> list[Row]:
             row = rows[last.index]
             label_pos = last.label_count - 1
             row[label_pos] = row[label_pos] + "".join(extra)
+            if parent_extra:
+                row[label_pos - 1] = row[label_pos - 1] + "".join(parent_extra)
             pending = pending[len(extra) :]
 
     in_break = False  # between the end of one page and the first text of the next
