@@ -197,8 +197,8 @@ def last_runs(db: Path, limit: int = 1) -> list[RunFigures]:
         return []
     rows = query(
         db,
-        "SELECT run_id, max(attempted_at) AS at, list(outcome) FROM fetch_log GROUP BY run_id "
-        "ORDER BY at DESC LIMIT ?",
+        "SELECT run_id, max(attempted_at) AS finished_at, list(outcome) FROM fetch_log GROUP BY run_id "
+        "ORDER BY finished_at DESC LIMIT ?",
         [limit],
     )
     return [
