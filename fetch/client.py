@@ -317,17 +317,17 @@ def _read_some(resp: requests.Response, limit: int) -> bytes:
 def _read_body(resp: requests.Response, limit: int, seconds: float) -> tuple[bytes | None, str | None]:
     """The body, or why not: over ``limit`` (from Content-Length, else counted while streaming,
     so a 5 GB body costs at most ``limit`` bytes), slower than ``seconds``, or cut off."""
-    mib = limit / 2**20
+    mib = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit} bytes"
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
-        return None, f"larger than the {mib:g} MiB limit (Content-Length {declared}); not downloaded"
+        return None, f"larger than the {mib} limit (Content-Length {declared}); not downloaded"
     deadline = time.monotonic() + seconds  # real time: a trickle is measured, not simulated
     body = bytearray()
     try:
         for chunk in resp.iter_content(_CHUNK):
             body += chunk
             if len(body) > limit:
-                return None, f"larger than the {mib:g} MiB limit; download stopped at {len(body)} bytes"
+                return None, f"larger than the {mib} limit; download stopped at {len(body)} bytes"
             if time.monotonic() > deadline:
                 return None, f"read failed: the body took longer than {seconds:g} s"
     except requests.RequestException as exc:

@@ -108,6 +108,7 @@ def add_manifest_rows(raw: Path, rows: list[ManifestRow]) -> int:
         return 0
     header, table, bom = _manifest_table(raw)
     header = header + [c for c in MANIFEST_COLUMNS if c not in header]  # older manifests gain columns
+    table = [r + [""] * (len(header) - len(r)) for r in table]  # every row as wide as the header
     at = {name: i for i, name in enumerate(header)}
     index = {r[at["path"]].strip(): n for n, r in enumerate(table) if len(r) > at["path"]}
     changed = 0

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from fetch.client import Politeness
 from synth.model import random_report
 from synth.raw_pdf import minimal_pdf
@@ -26,6 +28,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the status line (a slow server)
+    length: bool = True  # send Content-Length (False: the body ends when the connection closes)
 
 
 @dataclass
@@ -48,6 +51,16 @@ class Document:
         ):
             return Reply(304, b"", validators)
         return Reply(200, self.body, {"Content-Type": self.content_type, **validators})
+
+
+class Flaky:
+    """These replies first (a 500, a 429 …), then the document."""
+
+    def __init__(self, first: list[Reply], then: Document) -> None:
+        self.first, self.then = list(first), then
+
+    def __call__(self, headers: dict[str, str]) -> Reply:
+        return self.first.pop(0) if self.first else self.then.reply(headers)
 
 
 Route = Reply | Document | list[Reply] | Callable[[dict[str, str]], Reply]
@@ -80,7 +93,7 @@ class Site:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    if "Content-Length" not in reply.headers:
+                    if reply.length and "Content-Length" not in reply.headers:
                         self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     self.wfile.write(reply.body)
@@ -92,7 +105,7 @@ class Site:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def _reply(self, path: str, headers: dict[str, str]) -> Reply:
         with self._lock:
@@ -131,12 +144,14 @@ class Site:
         self._thread.join(timeout=5)
 
 
-def serve() -> Iterator[Site]:
-    site = Site().start()
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """An agency web site on 127.0.0.1 (a free port), stopped after the test."""
+    server = Site().start()
     try:
-        yield site
+        yield server
     finally:
-        site.stop()
+        server.stop()
 
 
 class RecordingClock:
