@@ -40,11 +40,12 @@ def fetch_command(years: list[int] | None, settings: FetchSettings) -> int:
         _err(f"warning: {problem}")
     chosen = listed.for_years(years)
     if not chosen:
-        where = (
-            "is absent"
-            if not file.is_file()
-            else "lists no URL" + (f" for {years[0]}–{years[-1]}" if years else "")
-        )
+        if not file.exists():
+            where = "is absent"
+        elif not file.is_file():
+            where = "is not a file"
+        else:
+            where = "lists no URL" + (f" for {years[0]}–{years[-1]}" if years else "")
         _err(
             f"error: nothing to fetch: {file} {where}; write lines agency,year,url[,region] "
             "(README, Fetching reports), or set GONGKAI_SOURCES / --sources"
