@@ -80,7 +80,9 @@ class Politeness:
     concurrency: int = 1  # hosts fetched at a time; one host is always one request at a time
 
     def user_agent(self) -> str:
-        contact = self.contact or "no contact set (GONGKAI_FETCH_CONTACT)"
+        # One line of printable text: a header value cannot carry a newline (or be split by one).
+        contact = " ".join("".join(c if c.isprintable() else " " for c in self.contact or "").split())
+        contact = contact or "no contact set (GONGKAI_FETCH_CONTACT)"
         return (
             f"{ROBOTS_AGENT}/{_package_version()} (government information-disclosure annual "
             f"reports; contact: {contact})"

@@ -18,6 +18,7 @@ from warehouse.csv_input import read_csv
 SOURCES = "sources.csv"
 COLUMNS = ("agency", "year", "url", "region")
 REQUIRED = ("agency", "year", "url")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # what `gongkai fetch YEAR` accepts (pipelines.cli.parse_years)
 
 
 class SourcesError(Exception):
@@ -116,6 +117,11 @@ def read_sources(path: Path) -> Sources:
         except ValueError:
             sources.problems.append(
                 f"{path.name} line {line}: year {cells['year']!r} is not a whole number; line skipped"
+            )
+            continue
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            sources.problems.append(
+                f"{path.name} line {line}: year {year} is not a report year ({FIRST_YEAR}–{LAST_YEAR}); line skipped"
             )
             continue
         if (url, year) in seen:

@@ -104,9 +104,7 @@ def summary_lines(db: Path) -> list[str]:
     health = url_health(db)
     failing = [h for h in health if h.last_outcome == "failed"]
     broken = [h for h in failing if h.broken]
-    lines.append(
-        f"failed fetches: {len(failing)} URL{'s' if len(failing) != 1 else ''} failed their last attempt"
-    )
+    lines.append(f"failed fetches (URLs whose last attempt failed): {len(failing)}")
     for h in failing[:_SHOWN]:
         mark = "BROKEN " if h.broken else ""
         lines.append(

@@ -44,6 +44,12 @@ def test_identifying_user_agent_with_contact(site: Site) -> None:
     assert agent.startswith("gongkai/") and "contact: tests@example.invalid" in agent
 
 
+def test_a_contact_cannot_break_the_header() -> None:
+    agent = Politeness(contact="me@example.org\r\nX-Evil: 1").user_agent()
+    assert agent.endswith("contact: me@example.org X-Evil: 1)") and "\n" not in agent
+    assert "no contact set (GONGKAI_FETCH_CONTACT)" in Politeness().user_agent()
+
+
 def test_404_is_final_no_retry(site: Site) -> None:
     client, clock = _client()
     resp = client.get(site.url("/gone.pdf"))
