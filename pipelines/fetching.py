@@ -99,7 +99,8 @@ def summary_lines(db: Path) -> list[str]:
         return []
     last = runs[0]
     lines = [
-        f"last fetch ({last.finished:%Y-%m-%d %H:%M} UTC): {_counts({o: last.counts.get(o, 0) for o in OUTCOMES})}"
+        f"last fetch ({last.finished:%Y-%m-%d %H:%M} UTC): {sum(last.counts.values())} URLs requested "
+        f"(attachments included): {_counts({o: last.counts.get(o, 0) for o in OUTCOMES})}"
     ]
     health = url_health(db)
     failing = [h for h in health if h.last_outcome == "failed"]

@@ -393,7 +393,11 @@ def test_cli_fetch_counts_failures_exit_3_and_summary_lists_broken(
 
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
-    assert "last fetch (" in out and "1 unchanged, 1 failed, 0 not a report" in out
+    assert "last fetch (" in out
+    assert (
+        "UTC): 2 URLs requested (attachments included): 0 new, 0 changed, 1 unchanged, 1 failed, 0 not a report"
+        in out
+    )
     assert "failed fetches (URLs whose last attempt failed): 1" in out
     assert f"BROKEN {site.url('/gone.pdf')} (测试市乙局 2023): 3 run(s) in a row, last: HTTP 404" in out
     assert "broken URLs (failing 3 runs in a row or more): 1" in out
