@@ -31,6 +31,7 @@ from assets.descriptions import (
     warehouse_columns,
 )
 from assets.faults import faults_as_failures
+from assets.fetch import fetched_files
 from assets.partitions import years_partitions
 from assets.payloads import ExtractedYear, StagedYear, YearFiles
 from assets.readahead import active as active_read_ahead
@@ -166,7 +167,8 @@ class IngestConfig(dg.Config):
     folders_at_start: list[int] = Field(default_factory=list)
 
 
-@dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, deps=[report_files], **_COMMON)
+# After fetched_files: a nightly run lists what it just downloaded.
+@dg.asset(io_manager_key=IO_MANAGER, kinds={"python"}, deps=[report_files, fetched_files], **_COMMON)
 @faults_as_failures
 def raw_files(
     context: dg.AssetExecutionContext, config: IngestConfig, paths: GongkaiPaths

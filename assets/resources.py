@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from fetch.client import Politeness
+from fetch.sources import sources_file
 from warehouse import paths
 from warehouse.faults import guarded
 
@@ -52,6 +56,43 @@ class GongkaiPaths(dg.ConfigurableResource):
         # Beside the warehouse, so a test's temporary DuckDB keeps its run outputs with it; for the
         # default data/warehouse.duckdb this is data/dagster_home/io (git-ignored).
         return self.db.parent / "dagster_home" / "io"
+
+
+class FetchSettings(dg.ConfigurableResource):
+    """How fetched_files treats agency web servers. Unset fields keep the defaults of
+    ``fetch.client.Politeness`` (README, Fetching reports); ``contact`` defaults to
+    ``GONGKAI_FETCH_CONTACT`` and ``sources_csv`` to ``GONGKAI_SOURCES``, else sources.csv beside
+    the raw folder (read when the run starts)."""
+
+    sources_csv: str | None = None
+    contact: str | None = None  # an e-mail or URL put in the User-Agent for site operators
+    host_interval_s: float | None = None  # seconds between two requests to one host (default 1)
+    timeout_s: float | None = None  # connect and read timeout (default 30)
+    retries: int | None = None  # retries on 5xx, 429 and timeouts (default 3)
+    backoff_s: float | None = None  # first retry's wait, doubled each time (default 2)
+    max_wait_s: float | None = None  # longest Retry-After honoured (default 300)
+    max_redirects: int | None = None  # (default 5)
+    concurrency: int | None = None  # hosts fetched at a time (default 1)
+
+    def sources(self, raw: Path) -> Path:
+        return Path(self.sources_csv) if self.sources_csv else sources_file(raw)
+
+    def politeness(self) -> Politeness:
+        given = {
+            name: getattr(self, name)
+            for name in (
+                "host_interval_s",
+                "timeout_s",
+                "retries",
+                "backoff_s",
+                "max_wait_s",
+                "max_redirects",
+                "concurrency",
+            )
+            if getattr(self, name) is not None
+        }
+        contact = self.contact or os.environ.get("GONGKAI_FETCH_CONTACT") or None
+        return replace(Politeness(contact=contact), **given)
 
 
 # The warehouse resource of the brief is the same two paths; one name reads better in assets.

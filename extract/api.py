@@ -66,7 +66,8 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _looks_like_html(data: bytes) -> bool:
+def looks_like_html(data: bytes) -> bool:
+    """Do the leading bytes open an HTML page (``<html`` or a doctype in the first KiB)?"""
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head)
 
@@ -80,7 +81,7 @@ def _misnamed(data: bytes, reader: str) -> str | None:
     """Why a file picked by its binary suffix is something else (a PNG named .pdf), or None."""
     own, expected = _BINARY_READERS[reader]
     # An HTML page named .doc is left to LibreOffice, which reads it (Word saves such files).
-    kind = sniff(data) or (_HTML if reader != "office" and _looks_like_html(data) else None)
+    kind = sniff(data) or (_HTML if reader != "office" and looks_like_html(data) else None)
     if kind is None or kind == own:
         return None
     return f"{kind}, not {expected}: {_ADVICE[kind]}"
@@ -172,4 +173,12 @@ def extract_path(path: str | Path, **kwargs: object) -> Report:
     return extract_bytes(data, str(path), **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["MAX_BYTES", "PARSER_VERSION", "extract_bytes", "extract_path", "path_year"]
+__all__ = [
+    "MAX_BYTES",
+    "PARSER_VERSION",
+    "extract_bytes",
+    "extract_path",
+    "looks_like_html",
+    "path_year",
+    "sniff",
+]

@@ -128,6 +128,26 @@ def _synth(args: argparse.Namespace) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from assets.resources import FetchSettings
+    from pipelines.fetching import fetch_command
+
+    for name in ("interval", "timeout"):
+        value = getattr(args, name)
+        if value is not None and not value >= 0:
+            raise UsageProblem(f"--{name} must be a number of seconds ≥ 0, not {value}")
+    if args.retries is not None and args.retries < 0:
+        raise UsageProblem(f"--retries must be ≥ 0, not {args.retries}")
+    settings = FetchSettings(
+        sources_csv=args.sources,
+        contact=args.contact,
+        host_interval_s=args.interval,
+        timeout_s=args.timeout,
+        retries=args.retries,
+    )
+    return fetch_command(parse_years(args.years), settings)
+
+
 def _summary(args: argparse.Namespace) -> int:
     from pipelines.progress import print_warehouse_summary
 
@@ -393,6 +413,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write the HTML report (data/report.html, as `gongkai report`) when a year was loaded",
     )
+
+    p = command_parser(
+        sub,
+        "fetch",
+        _fetch,
+        "download new and changed reports listed in data/sources.csv into the raw folder",
+        ["gongkai fetch", "GONGKAI_FETCH_CONTACT=me@example.org gongkai fetch 2023 --sources my-sources.csv"],
+        ("GONGKAI_RAW", "GONGKAI_DB", "GONGKAI_SOURCES", "GONGKAI_FETCH_CONTACT", "GONGKAI_DEBUG"),
+        "Politely (robots.txt, one request at a time per host, retries with backoff on 5xx/429) and "
+        "incrementally (conditional requests; unchanged bytes write nothing; changed bytes are a new "
+        "revision). Each URL is logged in table fetch_log; gongkai summary lists failed and broken URLs. "
+        "Exit status: 0 every URL new, changed or unchanged; 3 some URLs failed or were not reports "
+        "(listed above); 1 nothing to fetch, or sources.csv / manifest.csv cannot be used; 2 a bad year.",
+    )
+    p.add_argument(
+        "years", nargs="?", metavar="YEAR|FIRST-LAST", help="default: every year sources.csv lists"
+    )
+    p.add_argument(
+        "--sources", metavar="FILE", help="default: GONGKAI_SOURCES, else sources.csv beside the raw folder"
+    )
+    p.add_argument("--contact", help="an e-mail or URL for the User-Agent (default: GONGKAI_FETCH_CONTACT)")
+    p.add_argument(
+        "--interval", type=float, metavar="S", help="seconds between two requests to one host (default 1)"
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="connect and read timeout in seconds (default 30)"
+    )
+    p.add_argument("--retries", type=int, metavar="N", help="retries on 5xx, 429 and timeouts (default 3)")
 
     p = command_parser(
         sub,

@@ -20,6 +20,8 @@ ENVIRONMENT = {
     "GONGKAI_DB": "the warehouse catalog (default: data/warehouse.ducklake of the project folder)",
     "GONGKAI_AGENCIES": "the agency directory (default: agencies.csv beside the raw folder)",
     "GONGKAI_CORRECTIONS": "corrections by hand (default: corrections.csv beside the raw folder)",
+    "GONGKAI_SOURCES": "the report URLs to fetch (default: sources.csv beside the raw folder)",
+    "GONGKAI_FETCH_CONTACT": "an e-mail or URL put in fetch's User-Agent so site operators can reach you",
     "GONGKAI_SNAPSHOT_DAYS": "days old warehouse snapshots are kept for time travel (default 7)",
     "DAGSTER_HOME": "the Dagster instance the runs are recorded in (README, Dagster)",
     "GONGKAI_CACHE": "where synth keeps its PDF base documents (default ~/.cache/gongkai)",
@@ -31,7 +33,8 @@ EXIT_CODES = {
     1: "failed: a run or step failed, nothing to ingest, an input was rejected (extract), "
     "no warehouse, an SQL error, an unexpected error",
     2: "usage error: unknown option, bad year, unknown table, empty SQL …",
-    3: "ingest ran and loaded, but some files were rejected (listed in table reports)",
+    3: "ingest ran and loaded, but some files were rejected (listed in table reports); fetch ran, "
+    "but some URLs failed or were not reports (listed in table fetch_log)",
 }
 
 # The project folder is found from the current folder upwards; these say so once.

@@ -20,6 +20,7 @@ from assets.faults import FAULT_KEY
 from assets.ingest import PANDERA_CHECK, ingest_assets
 from assets.partitions import partition_years
 from assets.readahead import reading_ahead
+from assets.report import html_report
 from assets.resources import GongkaiPaths
 from pipelines.definitions import JOB_NAME, build_definitions
 from pipelines.instance import InstanceError, dagster_home, open_instance
@@ -96,7 +97,10 @@ class IngestSummary:
 _QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-YEAR_ASSET_KEYS = [a.key for a in ingest_assets]  # the job without html_report
+# The job without html_report, and without fetched_files: `gongkai ingest` reads the raw folder
+# as it is and never goes on the network (`gongkai fetch` does, when asked).
+YEAR_ASSET_KEYS = [a.key for a in ingest_assets]
+REPORT_ASSET_KEYS = [*YEAR_ASSET_KEYS, html_report.key]
 
 
 def _run_config(force: bool, folders: list[int]) -> dict[str, Any]:
@@ -333,7 +337,7 @@ def run_ingest(
                     raise_on_error=False,
                     # The report (html_report) reads every year: written once, by the last run, and
                     # only when asked (seconds at national scale; `gongkai report` writes it any time).
-                    asset_selection=None if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
+                    asset_selection=REPORT_ASSET_KEYS if report and n == len(wanted) - 1 else YEAR_ASSET_KEYS,
                 )
                 summary.run_ids.append(result.run_id)
                 errors, fault = _step_errors(result)

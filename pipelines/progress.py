@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from rich.table import Table
 
+from pipelines.fetching import summary_lines
 from pipelines.ingest import IngestSummary
 from pipelines.tables import cell_text, output_console
 from warehouse.db import query
@@ -135,4 +136,6 @@ def print_warehouse_summary() -> int:
         yoy.add_row(*(cell_text(v) for v in row))
     console.print(yoy)
     console.print(f"[dim]query:{_YOY_EXAMPLE.rstrip()}[/dim]")
+    for line in summary_lines(path):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     return 0

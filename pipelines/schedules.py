@@ -9,9 +9,21 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from assets.partitions import FIRST_YEAR, TIMEZONE
-from assets.resources import GongkaiPaths
+from assets.resources import FetchSettings, GongkaiPaths
+from fetch.sources import SourcesError, read_sources
 
 JOB_NAME = "ingest_job"
+
+
+def fetch_years(fetch: FetchSettings, paths: GongkaiPaths, first: int, last: int) -> list[int]:
+    """Years of ``first..last`` that data/sources.csv lists URLs for: their run must happen
+    whatever the raw folder says, since fetching is what finds new reports. A sources.csv that
+    cannot be read asks for both years, so the run's fetched_files says what is wrong."""
+    wanted = list(range(first, last + 1))
+    try:
+        return sorted({s.year for s in read_sources(fetch.sources(paths.raw)).for_years(wanted)})
+    except SourcesError:
+        return wanted
 
 
 def nightly_years(when: datetime) -> tuple[int, int]:
@@ -25,11 +37,12 @@ def nightly_years(when: datetime) -> tuple[int, int]:
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="02:00 China time: ingest the previous and the current report year, skipping a year whose "
-    "files, manifest rows and agencies.csv are the ones it was loaded from (no run at all when neither changed).",
+    description="02:00 China time: fetch the previous and the current report year's URLs from "
+    "data/sources.csv, then ingest them, skipping a year whose files, manifest rows and agencies.csv are "
+    "the ones it was loaded from (no run at all when neither changed and sources.csv lists neither).",
 )
 def nightly_ingest(
-    context: dg.ScheduleEvaluationContext, paths: GongkaiPaths
+    context: dg.ScheduleEvaluationContext, paths: GongkaiPaths, fetch: FetchSettings
 ) -> list[dg.RunRequest] | dg.SkipReason:
     from pipelines.sensors import year_states  # the sensor module imports this one
 
@@ -37,8 +50,11 @@ def nightly_ingest(
     first, last = nightly_years(when)
     loaded, current = year_states(paths)
     changed = [y for y in range(first, last + 1) if current.get(str(y)) != loaded.get(str(y))]
+    changed = sorted({*changed, *fetch_years(fetch, paths, first, last)})
     if not changed:
-        return dg.SkipReason(f"nothing new for {first}–{last}: both years are as they were loaded")
+        return dg.SkipReason(
+            f"nothing new for {first}–{last}: both years are as they were loaded, and sources.csv lists neither"
+        )
     # One run per changed year (each year's materialisation carries its data version); two runs
     # take turns at the warehouse's writer lock.
     day = f"{when.astimezone(ZoneInfo(TIMEZONE)):%Y-%m-%d}"

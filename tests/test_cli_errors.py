@@ -47,6 +47,13 @@ BAD = [
     (["ingest", "--bogus"], 2),
     (["ingest", "2099"], 1),  # a year outside the partitions: said, nothing run
     (["ingest"], 1),  # nothing to ingest
+    (["fetch", "20x1"], 2),
+    (["fetch", "--bogus"], 2),
+    (["fetch", "--interval", "soon"], 2),
+    (["fetch", "--timeout", "-1"], 2),
+    (["fetch"], 1),  # nothing to fetch: no sources.csv
+    (["fetch", "--sources", "a_dir"], 1),
+    (["fetch", "--sources", "a_file.txt"], 1),  # no agency,year,url header
     (["synth", "--count", "x"], 2),
     (["synth", "--agencies", "2", "--count", "3"], 2),
     (["synth", "out", "--count", "1", "--formats", "bogus=1"], 2),

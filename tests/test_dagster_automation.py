@@ -18,7 +18,7 @@ from assets.partitions import (
     year_ranges,
     years_partitions,
 )
-from assets.resources import GongkaiPaths
+from assets.resources import FetchSettings, GongkaiPaths
 from pipelines.definitions import build_definitions, defs
 from pipelines.ingest import IngestSummary, run_ingest
 from pipelines.schedules import nightly_ingest
@@ -46,7 +46,9 @@ def test_year_ranges() -> None:
 
 def _nightly(when: datetime, paths: GongkaiPaths) -> list[dg.RunRequest] | dg.SkipReason:
     return nightly_ingest(
-        dg.build_schedule_context(scheduled_execution_time=when, resources={"paths": paths})
+        dg.build_schedule_context(
+            scheduled_execution_time=when, resources={"paths": paths, "fetch": FetchSettings()}
+        )
     )
 
 

@@ -28,6 +28,8 @@ from warehouse.lake import ALIAS, close_lake, open_lake
 from warehouse.marts import refresh_marts
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "schemas" / "sql"
+# The fetch log comes after the base tables and before the views (its own view reads it).
+SCHEMA_FILES = ("warehouse.sql", "fetch.sql", "views.sql")
 LOOKUP_TABLES = (
     "categories",
     "category_groups",
@@ -88,7 +90,7 @@ def connect(
 
 def _schema_sql() -> str:
     # The lookups are filled with the schema: a taxonomy edit is a new schema version.
-    parts = [(SQL_DIR / name).read_text(encoding="utf-8") for name in ("warehouse.sql", "views.sql")]
+    parts = [(SQL_DIR / name).read_text(encoding="utf-8") for name in SCHEMA_FILES]
     return "\n".join([*parts, repr(sorted((t, f.rows()) for t, f in lookup_frames().items()))])
 
 
@@ -125,6 +127,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> bool:
         for name in reversed(_MART_NAME.findall(views)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute((SQL_DIR / "fetch.sql").read_text(encoding="utf-8"))
         con.execute(views)
         for table in PARTITIONED:
             con.execute(f"ALTER TABLE {table} SET PARTITIONED BY (year)")
