@@ -7,6 +7,7 @@ what limits gongkai without stopping it (no LibreOffice: .doc/.wps files are rej
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import shutil
@@ -171,6 +172,36 @@ def _dagster(paths: GongkaiPaths) -> Finding:
     return _ok("dagster", f"{home} ({where}): {runs} run{'' if runs == 1 else 's'}")
 
 
+def _sources(raw: Path) -> Finding:
+    """data/sources.csv for `gongkai fetch` and the nightly job: not essential (ingest never
+    fetches), so a problem is a warning."""
+    from fetch.sources import SourcesError, read_sources, sources_file
+
+    path = sources_file(raw)
+    if not path.is_file():
+        return _ok("sources", f"{path}: none, nothing to fetch (README: Fetching reports)")
+    try:
+        sources = read_sources(path)
+    except SourcesError as exc:
+        return Finding("warn", "sources", str(exc), "fix the header, see README: Fetching reports")
+    if not sources.rows:
+        return _ok("sources", f"{path}: no URLs, nothing to fetch")
+    years = sorted({s.year for s in sources.rows})
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    detail = f"{path}: {len(sources.rows)} URLs for {span}"
+    if sources.problems:
+        more = f" (and {len(sources.problems) - 1} more)" if len(sources.problems) > 1 else ""
+        return Finding("warn", "sources", f"{detail}; {sources.problems[0]}{more}", "correct those lines")
+    if not os.environ.get("GONGKAI_FETCH_CONTACT"):
+        return Finding(
+            "warn",
+            "sources",
+            f"{detail}; no contact for the User-Agent",
+            "set GONGKAI_FETCH_CONTACT to an e-mail or URL site operators can reach",
+        )
+    return _ok("sources", detail)
+
+
 def findings(paths: GongkaiPaths | None = None) -> Iterator[Finding]:
     """Each check in turn (a generator: a slow check shows the lines before it at once)."""
     paths = paths or GongkaiPaths()
@@ -187,6 +218,7 @@ def findings(paths: GongkaiPaths | None = None) -> Iterator[Finding]:
             "apt-get install chromium",
         ),
         lambda: _raw(raw),
+        lambda: _sources(raw),
         lambda: _folder("warehouse dir", db.parent, "GONGKAI_DB"),
         lambda: _ok("parse cache", f"{paths.cache}: {'present' if paths.cache.exists() else 'empty'}"),
         lambda: _folder("dagster home", dagster_home(db), "DAGSTER_HOME"),

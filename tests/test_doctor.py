@@ -61,6 +61,7 @@ def test_a_healthy_data_folder(tmp_path: Path) -> None:
         [
             *_machine_lines(),
             f"ok    raw folder     {t}/raw: years 2022–2023",
+            f"ok    sources        {t}/sources.csv: none, nothing to fetch \\(README: Fetching reports\\)",
             f"ok    warehouse dir  {t}: writable, {FREE}",
             f"ok    parse cache    {t}/w.parse-cache.duckdb: present",
             f"ok    dagster home   {t}/dagster_home: writable, {FREE}",
@@ -74,7 +75,7 @@ def test_a_healthy_data_folder(tmp_path: Path) -> None:
         lines.clear()
         assert run_doctor(paths, lines.append) == 0
     assert re.fullmatch(
-        rf"ok    writer lock    held by an ingest \(pid {os.getpid()}, started [0-9T:-]+\)", lines[8]
+        rf"ok    writer lock    held by an ingest \(pid {os.getpid()}, started [0-9T:-]+\)", lines[9]
     )
 
 
@@ -103,6 +104,8 @@ def test_a_missing_raw_folder_and_an_unwritable_warehouse_folder(
             *_machine_lines(),
             f"FAIL  raw folder     {r}: missing — fix: mkdir -p {r} and put reports in <year>/ folders, "
             "or set GONGKAI_RAW",
+            f"ok    sources        {re.escape(str(raw.parent))}/sources.csv: none, nothing to fetch "
+            "\\(README: Fetching reports\\)",
             f"FAIL  warehouse dir  {w}: not writable \\(Permission denied\\) — fix: make it writable, or set GONGKAI_DB",
             f"ok    parse cache    {w}/w.parse-cache.duckdb: empty",
             f"FAIL  dagster home   {w}/dagster_home: not writable \\(Permission denied\\) — fix: make it writable, "
@@ -121,8 +124,46 @@ def test_an_unreadable_warehouse_is_a_failure_with_its_fix(tmp_path: Path) -> No
     db.write_bytes(b"not a catalog")
     lines: list[str] = []
     assert run_doctor(GongkaiPaths(raw_dir=str(raw), db_path=str(db)), lines.append) == 1
-    assert lines[9].startswith(f"FAIL  warehouse      {db}: cannot be read (")
-    assert lines[9].endswith(
+    assert lines[10].startswith(f"FAIL  warehouse      {db}: cannot be read (")
+    assert lines[10].endswith(
         ") — fix: make clean-warehouse, then gongkai ingest (it is rebuilt from the raw folder)"
     )
     assert lines[-1] == "1 essential check failed"
+
+
+def test_the_sources_of_gongkai_fetch_are_checked_but_never_essential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    sources = tmp_path / "sources.csv"
+    paths = GongkaiPaths(raw_dir=str(raw), db_path=str(tmp_path / "w.ducklake"))
+
+    def sources_line() -> str:
+        lines: list[str] = []
+        run_doctor(paths, lines.append)
+        return next(line for line in lines if line.startswith(("ok    sources", "warn  sources")))
+
+    monkeypatch.delenv("GONGKAI_FETCH_CONTACT", raising=False)
+    monkeypatch.delenv("GONGKAI_SOURCES", raising=False)
+    sources.write_text(
+        "agency,year,url\n甲市交通运输局,2022,https://a.example.org/2022.pdf\n"
+        "乙县人民政府,2023,https://b.example.org/2023.html\n",
+        encoding="utf-8",
+    )
+    assert sources_line() == (
+        f"warn  sources        {sources}: 2 URLs for 2022–2023; no contact for the User-Agent"
+        " — fix: set GONGKAI_FETCH_CONTACT to an e-mail or URL site operators can reach"
+    )
+    monkeypatch.setenv("GONGKAI_FETCH_CONTACT", "data@example.org")
+    assert sources_line() == f"ok    sources        {sources}: 2 URLs for 2022–2023"
+    with sources.open("a", encoding="utf-8") as f:
+        f.write("丙县,20x3,https://c.example.org/\n丁县,2023,ftp://d.example.org/\n")
+    assert sources_line() == (
+        f"warn  sources        {sources}: 2 URLs for 2022–2023; sources.csv line 4: year '20x3' is not"
+        " a whole number; line skipped (and 1 more) — fix: correct those lines"
+    )
+    sources.write_text("name,link\nx,y\n", encoding="utf-8")
+    line = sources_line()
+    assert line.startswith(f"warn  sources        {sources}: no 'agency', 'year', 'url' column")
+    assert line.endswith("— fix: fix the header, see README: Fetching reports")
