@@ -11,9 +11,7 @@ stop the night. Only faults of the machine (a full disk) stop the run, in one li
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,6 +37,7 @@ from warehouse.fetch_log import (
     url_health,
     url_states,
 )
+from warehouse.filelock import exclusive_lock
 from warehouse.inventory import Manifest, read_manifest, sha256_file
 
 
@@ -307,20 +306,8 @@ class _Worker:
 def fetch_lock(raw: Path, say: Callable[[str], None]) -> Iterator[None]:
     """One fetch at a time per raw folder (they would race on manifest.csv); a second waits."""
     path = raw.parent / f".{raw.name}.fetch.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"another fetch holds {path}; waiting…")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with exclusive_lock(path, lambda _fd: say(f"another fetch holds {path}; waiting…")):
+        yield
 
 
 def _by_host(sources: list[Source]) -> list[list[Source]]:

@@ -25,6 +25,8 @@ from warehouse.lake import data_path
 from warehouse.publish import warehouse_build
 
 OUTCOMES = ("new", "changed", "unchanged", "failed", "not_report")
+# Outcomes whose row names a file on disk: the state a next conditional request starts from.
+_FETCHED = "outcome IN ('new', 'changed', 'unchanged')"
 GOOD = ("new", "changed", "unchanged")  # a row whose file is on disk: the URL's state
 BROKEN_AFTER = 3  # failed runs in a row that make a URL broken
 
@@ -151,7 +153,7 @@ def url_states(db: Path) -> dict[str, UrlState]:
     rows = query(
         db,
         "SELECT url, source_url, role, sha256, path, etag, last_modified FROM fetch_log "
-        "WHERE outcome IN ('new', 'changed', 'unchanged') AND sha256 IS NOT NULL AND path IS NOT NULL "
+        f"WHERE {_FETCHED} AND sha256 IS NOT NULL AND path IS NOT NULL "
         "QUALIFY row_number() OVER (PARTITION BY url ORDER BY attempted_at DESC, run_id DESC) = 1",
     )
     return {r[0]: UrlState(*r) for r in rows}
@@ -163,8 +165,8 @@ def page_attachments(db: Path) -> dict[str, str]:
         return {}
     rows = query(
         db,
-        "SELECT source_url, url FROM fetch_log WHERE role = 'attachment' AND outcome IN ('new', 'changed', "
-        "'unchanged') QUALIFY row_number() OVER (PARTITION BY source_url ORDER BY attempted_at DESC, "
+        f"SELECT source_url, url FROM fetch_log WHERE role = 'attachment' AND {_FETCHED} "
+        "QUALIFY row_number() OVER (PARTITION BY source_url ORDER BY attempted_at DESC, "
         "run_id DESC) = 1",
     )
     return dict(rows)

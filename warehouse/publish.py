@@ -27,6 +27,7 @@ import duckdb
 
 from warehouse.db import connect
 from warehouse.faults import MachineFault, guarded, remove_quietly
+from warehouse.filelock import exclusive_lock
 from warehouse.health import keep_previous
 from warehouse.lake import build_path, data_path
 from warehouse.maintenance import maintain
@@ -66,15 +67,12 @@ def writer_lock(db: Path, say: Callable[[str], None] | None = None) -> Iterator[
             with _guard:
                 _held[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "pid ?, started ?"
-            (say or (lambda _m: None))(f"another ingest ({holder}) holds the warehouse; waiting…")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def say_holder(fd: int) -> None:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "pid ?, started ?"
+        (say or (lambda _m: None))(f"another ingest ({holder}) holds the warehouse; waiting…")
+
+    with exclusive_lock(path, say_holder) as fd:
         os.ftruncate(fd, 0)
         os.pwrite(
             fd, f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}".encode(), 0
@@ -87,9 +85,6 @@ def writer_lock(db: Path, say: Callable[[str], None] | None = None) -> Iterator[
             with _guard:
                 _held.pop(path, None)
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def lock_holder(db: Path) -> str | None:
